@@ -1,0 +1,87 @@
+"""Application factory for the internet hospital and its DTP pharmacy chain."""
+
+import logging
+import os
+
+from flask import Flask
+
+from config import CONFIGS, INSTANCE_DIR
+
+
+def create_app(config_name: str | None = None) -> Flask:
+    config_name = config_name or os.environ.get("APP_CONFIG", "development")
+    if config_name not in CONFIGS:
+        raise ValueError(f"Unknown configuration {config_name!r}; use one of {sorted(CONFIGS)}.")
+    app = Flask(
+        __name__,
+        static_folder="../static",
+        template_folder="../templates",
+        instance_path=str(INSTANCE_DIR),
+    )
+    app.config.from_mapping(CONFIGS[config_name].init())
+    app.config["CONFIG_NAME"] = config_name
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_integrations(app)
+    register_cli(app)
+    register_errorhandlers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import (
+        database,
+        i18n,
+        models,  # noqa: F401  (every table on the metadata before anything uses it)
+        security,
+    )
+    from app.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    database.configure_engines(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    bootstrap.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    i18n.init_app(app)
+    security.init_app(app)
+
+    from app.accounts import auth
+
+    auth.init_login_manager(login_manager)
+    login_manager.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts import bp as accounts_bp
+    from app.admin import bp as admin_bp
+    from app.audit import bp as audit_bp
+    from app.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(audit_bp)
+
+
+def register_integrations(app: Flask) -> None:
+    from app.integrations import sms
+
+    sms.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register_handlers
+
+    register_handlers(app)

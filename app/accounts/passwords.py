@@ -1,0 +1,58 @@
+"""Password hashing with argon2 and the strength rules users see on the forms."""
+
+from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
+
+MIN_LENGTH = 10
+MAX_LENGTH = 128
+_hasher = PasswordHasher()
+# A real hash of a random string, verified against when the account does not exist,
+# so a login takes as long whether or not the account is there.
+_DUMMY_HASH = _hasher.hash("no-such-account-placeholder")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    path = Path(__file__).parent / "data" / "common_passwords.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _is_run(text: str) -> bool:
+    """All one character, or a straight run up or down (1234567890, abcdefghij)."""
+    if len(set(text)) == 1:
+        return True
+    steps = {ord(b) - ord(a) for a, b in pairwise(text)}
+    return steps in ({1}, {-1})
+
+
+def password_problem(password: str, *, personal: tuple[str, ...] = ()) -> str | None:
+    """Return the reason a password is refused, or None when it is acceptable."""
+    if len(password) < MIN_LENGTH:
+        return str(_l("Use at least %(count)d characters.", count=MIN_LENGTH))
+    if len(password) > MAX_LENGTH:
+        return str(_l("Use at most %(count)d characters.", count=MAX_LENGTH))
+    lowered = password.lower()
+    if lowered in common_passwords() or _is_run(lowered):
+        return str(_l("This password is too common. Choose one that is harder to guess."))
+    for item in personal:
+        item = (item or "").lower().lstrip("+")
+        if len(item) >= 4 and (item in lowered or lowered in item):
+            return str(_l("Do not use your email address or phone number in the password."))
+    return None

@@ -1,0 +1,191 @@
+"""Account pages: sign in and out, register, verify the phone, reset the password, own profile."""
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+
+from app.accounts import bp
+from app.accounts import services as accounts
+from app.accounts.forms import (
+    CodeForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResendForm,
+    ResetPasswordForm,
+)
+from app.accounts.models import CodePurpose, Role
+from app.accounts.phones import mask
+from app.audit.services import record
+from app.errors import DomainError
+from app.extensions import db, limiter
+from app.i18n import current_language
+from app.policy import login_required, public
+
+LOGIN_FAILED = _l("The email/mobile number or password is not correct.")
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths, so the login form cannot bounce users to another site."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+            return target
+    return url_for("main.index")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _identifier_key() -> str:
+    return "login:" + (request.form.get("identifier") or "").strip().lower()
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed, key_func=_identifier_key)
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.identifier.data, form.password.data)
+        db.session.commit()
+        if user is not None:
+            session.clear()
+            login_user(user)
+            session.permanent = True
+            session["locale"] = user.locale
+            return redirect(safe_next(request.args.get("next")))
+        form.password.errors = [LOGIN_FAILED]
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    record("logout", obj=current_user)
+    db.session.commit()
+    locale = current_user.locale
+    logout_user()
+    session.clear()
+    session["locale"] = locale
+    flash(_l("You have signed out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@public
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    if request.method == "GET":
+        form.locale.data = current_language()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register_patient(
+                email=form.email.data, phone=form.phone.data, password=form.password.data,
+                display_name=form.display_name.data, locale=form.locale.data)
+        except DomainError as error:
+            db.session.rollback()
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            session.clear()
+            login_user(user)
+            session.permanent = True
+            session["locale"] = user.locale
+            if user.phone:
+                flash(_l("Welcome! We sent a 6-digit code to %(phone)s.", phone=mask(user.phone)),
+                      "success")
+                return redirect(url_for("accounts.verify_phone"))
+            flash(_l("Welcome! Your account is ready."), "success")
+            return redirect(url_for("main.index"))
+    return render_template("accounts/register.html", form=form)
+
+
+@bp.route("/verify-phone", methods=["GET", "POST"])
+@login_required
+def verify_phone():
+    if not current_user.phone:
+        flash(_l("Your account has no mobile number to verify."), "info")
+        return redirect(url_for("accounts.profile"))
+    if current_user.phone_verified_at:
+        flash(_l("Your mobile number is already verified."), "info")
+        return redirect(url_for("accounts.profile"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.verify_phone(current_user, form.code.data)
+        except DomainError as error:
+            db.session.commit()  # keep the counted attempt: guesses are limited
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_l("Your mobile number is verified."), "success")
+            return redirect(url_for("main.index"))
+    return render_template("accounts/verify_phone.html", form=form, resend=ResendForm(),
+                           phone=mask(current_user.phone))
+
+
+@bp.route("/verify-phone/resend", methods=["POST"])
+@limiter.limit("5 per hour", key_func=lambda: f"resend:{current_user.get_id()}")
+@login_required
+def resend_code():
+    if current_user.phone and not current_user.phone_verified_at and ResendForm().validate():
+        accounts.issue_code(current_user, CodePurpose.PHONE_VERIFICATION)
+        db.session.commit()
+        flash(_l("We sent a new code to %(phone)s.", phone=mask(current_user.phone)), "info")
+    return redirect(url_for("accounts.verify_phone"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit("5 per 15 minutes", methods=["POST"])
+@public
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.identifier.data)
+        db.session.commit()
+        # The same answer whether or not the account exists.
+        flash(_l("If this account has a verified mobile number, we sent a code to it."), "info")
+        return redirect(url_for("accounts.reset_password", identifier=form.identifier.data.strip()))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@public
+def reset_password():
+    form = ResetPasswordForm()
+    if request.method == "GET":
+        form.identifier.data = request.args.get("identifier", "")
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(form.identifier.data, form.code.data, form.password.data)
+        except DomainError as error:
+            db.session.commit()  # keep the counted attempt
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_l("Your password has been changed. Please sign in."), "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form)
+
+
+@bp.route("/profile")
+@login_required
+def profile():
+    user = current_user._get_current_object()
+    record("account.viewed", obj=user, patient=user if user.role == Role.PATIENT else None)
+    db.session.commit()
+    return render_template("accounts/profile.html", user=user, phone=mask(user.phone))

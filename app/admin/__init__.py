@@ -1,0 +1,7 @@
+"""Operations administration: staff accounts, users and stores."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from app.admin import views  # noqa: E402,F401

@@ -1,0 +1,131 @@
+"""Admin pages: dashboard, users (staff creation, activation, doctor verification) and stores."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+
+from app.accounts import services as accounts
+from app.accounts.models import Role, User
+from app.accounts.phones import mask
+from app.admin import bp
+from app.admin.forms import ConfirmForm, StaffForm
+from app.audit.services import record
+from app.errors import DomainError
+from app.extensions import db
+from app.i18n import current_language
+from app.inventory.models import Store
+from app.notifications.models import OutboundSms, SmsStatus
+from app.policy import roles_required
+
+PAGE_SIZE = 50
+
+
+def _store_choices():
+    stores = db.session.scalars(select(Store).where(Store.is_active).order_by(Store.code)).all()
+    lang = current_language()
+    return [(0, "—")] + [(s.id, f"{s.code} · {s.display_name(lang)}") for s in stores]
+
+
+@bp.route("/")
+@roles_required(Role.ADMIN)
+def dashboard():
+    users_by_role = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
+    sms_by_status = dict(
+        db.session.execute(select(OutboundSms.status, func.count()).group_by(OutboundSms.status)).all()
+    )
+    store_count = db.session.scalar(select(func.count()).select_from(Store))
+    return render_template("admin/dashboard.html", users_by_role=users_by_role, roles=list(Role),
+                           sms_by_status=sms_by_status, sms_statuses=list(SmsStatus),
+                           store_count=store_count)
+
+
+@bp.route("/users")
+@roles_required(Role.ADMIN)
+def users():
+    role = request.args.get("role", "")
+    query = request.args.get("q", "").strip()
+    page = max(request.args.get("page", 1, type=int), 1)
+    statement = select(User).order_by(User.id.desc())
+    if role in {r.value for r in Role}:
+        statement = statement.where(User.role == Role(role))
+    if query:
+        like = f"%{query.lower()}%"
+        statement = statement.where(or_(func.lower(User.display_name).like(like),
+                                        User.email.like(like), User.phone.like(f"%{query}%")))
+    rows = db.session.scalars(statement.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template("admin/users.html", users=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE,
+                           page=page, role=role, q=query, roles=list(Role), mask=mask)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def new_staff():
+    form = StaffForm()
+    form.home_store_id.choices = _store_choices()
+    if form.validate_on_submit():
+        store = db.session.get(Store, form.home_store_id.data) if form.home_store_id.data else None
+        try:
+            user = accounts.create_staff(
+                role=form.role.data, email=form.email.data, phone=form.phone.data,
+                password=form.password.data, display_name=form.display_name.data,
+                locale=form.locale.data, licence_number=form.licence_number.data,
+                department=form.department.data, home_store=store)
+        except DomainError as error:
+            db.session.rollback()
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_l("Staff account created for %(name)s.", name=user.display_name), "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    return render_template("admin/new_staff.html", form=form)
+
+
+@bp.route("/users/<int:user_id>")
+@roles_required(Role.ADMIN)
+def user_detail(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    if user.role == Role.PATIENT:
+        record("patient.account.viewed", obj=user, patient=user)
+        db.session.commit()
+    return render_template("admin/user_detail.html", user=user, form=ConfirmForm(), mask=mask)
+
+
+def _active_admin_count() -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.is_active)
+    )
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@roles_required(Role.ADMIN)
+def toggle_active(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    if user.role == Role.ADMIN and user.is_active and _active_admin_count() <= 1:
+        flash(_l("The last active admin cannot be deactivated."), "danger")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    accounts.set_active(user, not user.is_active)
+    db.session.commit()
+    flash(_l("Account activated.") if user.is_active else _l("Account deactivated."), "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/verify-doctor", methods=["POST"])
+@roles_required(Role.ADMIN)
+def verify_doctor(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    try:
+        accounts.verify_doctor(user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(_l("The doctor's licence is marked as verified."), "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.route("/stores")
+@roles_required(Role.ADMIN)
+def stores():
+    rows = db.session.scalars(select(Store).order_by(Store.code)).all()
+    return render_template("admin/stores.html", stores=rows)

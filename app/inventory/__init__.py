@@ -1,0 +1,1 @@
+"""Inventory across the pharmacy chain: stores (lots, ledger and transfers come next)."""

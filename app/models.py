@@ -1,0 +1,12 @@
+"""Imports every model module so the metadata (and Alembic) sees every table."""
+
+from app.accounts.models import (  # noqa: F401
+    CourierProfile,
+    DoctorProfile,
+    PharmacistProfile,
+    User,
+    VerificationCode,
+)
+from app.audit.models import AuditEvent  # noqa: F401
+from app.inventory.models import Store  # noqa: F401
+from app.notifications.models import OutboundSms  # noqa: F401

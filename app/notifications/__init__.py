@@ -1,0 +1,1 @@
+"""Outgoing messages as durable rows: queued in the user's transaction, sent by the worker."""

@@ -1,0 +1,72 @@
+"""`flask worker`: one loop that sweeps due rows (outgoing SMS, expiries) job by job.
+
+Each job claims its rows with SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL, so
+several workers on several hosts never take the same row, and commits once per batch.
+"""
+
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app
+
+from app.extensions import db
+
+log = logging.getLogger("worker")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[int], int]  # takes a batch size, returns how many rows it handled
+
+
+def jobs() -> list[Job]:
+    from app.accounts.services import expire_codes
+    from app.notifications.services import send_due_sms
+
+    return [
+        Job("send-sms", send_due_sms),
+        Job("expire-verification-codes", expire_codes),
+    ]
+
+
+def run_once() -> dict[str, int]:
+    """Run every job once; a failing job is rolled back and logged, the others still run."""
+    batch = current_app.config["WORKER_BATCH_SIZE"]
+    handled = {}
+    for job in jobs():
+        try:
+            handled[job.name] = job.run(batch)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("job %s failed", job.name)
+            handled[job.name] = 0
+        finally:
+            db.session.remove()
+    return handled
+
+
+def run_forever(poll_seconds: float) -> None:
+    stopping = False
+
+    def stop(*_args):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("worker started; polling every %ss", poll_seconds)
+    while not stopping:
+        handled = run_once()
+        if any(handled.values()):
+            log.info("handled %s", handled)
+            continue  # there may be more due rows: sweep again at once
+        slept = 0.0
+        while slept < poll_seconds and not stopping:
+            time.sleep(0.2)
+            slept += 0.2
+    log.info("worker stopped")
