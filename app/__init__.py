@@ -8,7 +8,8 @@ from flask import Flask
 from config import CONFIGS, INSTANCE_DIR
 
 
-def create_app(config_name: str | None = None) -> Flask:
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the application; `overrides` lets tests and tools replace single settings."""
     config_name = config_name or os.environ.get("APP_CONFIG", "development")
     if config_name not in CONFIGS:
         raise ValueError(f"Unknown configuration {config_name!r}; use one of {sorted(CONFIGS)}.")
@@ -19,6 +20,7 @@ def create_app(config_name: str | None = None) -> Flask:
         instance_path=str(INSTANCE_DIR),
     )
     app.config.from_mapping(CONFIGS[config_name].init())
+    app.config.from_mapping(overrides or {})
     app.config["CONFIG_NAME"] = config_name
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

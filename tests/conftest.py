@@ -1,0 +1,129 @@
+"""Fixtures: one app per database (SQLite always, PostgreSQL when TEST_DATABASE_URL is set),
+a rolled-back transaction per test, a client, login_as(), and the SMS log backend."""
+
+import os
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from app import create_app
+from app.extensions import db as _db
+from app.extensions import limiter
+from config import normalise_database_url
+from tests import factories
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def pytest_configure(config):
+    if IN_CI and not PG_URL:
+        raise pytest.UsageError("CI=true needs TEST_DATABASE_URL: the PostgreSQL tests may not be skipped.")
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """postgres_only tests (row locks, triggers) run only with the postgresql app."""
+    keep, dropped = [], []
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("database_url")
+        if item.get_closest_marker("postgres_only") and backend != "postgresql":
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if IN_CI and any(item.get_closest_marker("postgres_only") for item in dropped) and not any(
+        item.get_closest_marker("postgres_only") for item in keep
+    ):
+        raise pytest.UsageError("postgres_only tests would not run")
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session", params=backends())
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+    return normalise_database_url(PG_URL)
+
+
+def reset_postgres_schema(engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    application = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
+    with application.app_context():
+        if _db.engine.dialect.name == "postgresql":
+            reset_postgres_schema(_db.engine)
+        upgrade()  # the schema comes from the migrations, exactly as in production
+        _db.engine.dispose()
+    yield application
+    with application.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """Each test runs in a transaction rolled back at the end; commits become savepoints."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        outer = connection.begin()
+        original = _db.session
+        factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        _db.session = scoped_session(factory, scopefunc=_app_ctx_id)
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits_and_outbox(request):
+    if "app" in request.fixturenames:
+        application = request.getfixturevalue("app")
+        with application.app_context():
+            limiter.reset()
+        application.extensions["sms"].sent.clear()
+    yield
+
+
+@pytest.fixture
+def client(app, db):
+    with app.test_client() as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def sms_sent(app):
+    """Messages the log backend 'sent', as (phone, body) pairs."""
+    return app.extensions["sms"].sent
+
+
+@pytest.fixture
+def login_as(client, db):
+    """Sign in through the login form as a new user of `role` (or as a given user)."""
+
+    def sign_in(role_or_user, **fields):
+        user = role_or_user if hasattr(role_or_user, "id") else factories.make_user(role_or_user, **fields)
+        _db.session.commit()
+        response = client.post(
+            "/accounts/login",
+            data={"identifier": user.login_name, "password": factories.PASSWORD},
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return sign_in
