@@ -3,9 +3,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
-LANGUAGE_CHOICES = [("en", "English"), ("zh", "中文")]
+LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("zh", "中文")]
 REQUIRED = _l("This field is required.")
 
 

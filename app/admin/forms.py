@@ -3,15 +3,16 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.accounts.forms import LANGUAGE_CHOICES, REQUIRED
 
 STAFF_ROLE_CHOICES = [
-    ("doctor", _l("Doctor")),
-    ("pharmacist", _l("Pharmacist")),
-    ("courier", _l("Courier")),
-    ("admin", _l("Operations admin")),
+    SelectChoice("doctor", _l("Doctor")),
+    SelectChoice("pharmacist", _l("Pharmacist")),
+    SelectChoice("courier", _l("Courier")),
+    SelectChoice("admin", _l("Operations admin")),
 ]
 
 

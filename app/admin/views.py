@@ -3,6 +3,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
+from wtforms.fields.choices import SelectChoice
 
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
@@ -23,7 +24,9 @@ PAGE_SIZE = 50
 def _store_choices():
     stores = db.session.scalars(select(Store).where(Store.is_active).order_by(Store.code)).all()
     lang = current_language()
-    return [(0, "—")] + [(s.id, f"{s.code} · {s.display_name(lang)}") for s in stores]
+    return [SelectChoice(0, "—")] + [
+        SelectChoice(s.id, f"{s.code} · {s.display_name(lang)}") for s in stores
+    ]
 
 
 @bp.route("/")
