@@ -1,5 +1,12 @@
 """WSGI entry point: `gunicorn wsgi:app`."""
 
-from app import create_app
+import sys
 
-app = create_app()
+from app import create_app
+from config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as error:
+    # One readable line for the operator instead of a traceback.
+    sys.exit(f"Configuration error: {error}")

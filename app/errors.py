@@ -1,11 +1,15 @@
 """Domain errors with reasons per field, and the HTML/JSON error pages."""
 
 import logging
+import math
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app.extensions import db
 
@@ -16,7 +20,7 @@ class DomainError(Exception):
     """A rule said no. `reasons` maps form field names (or "" for the form) to messages."""
 
     def __init__(self, reasons: dict[str, str] | str):
-        if isinstance(reasons, str):
+        if not isinstance(reasons, dict):  # a plain or lazily translated message
             reasons = {"": reasons}
         self.reasons = reasons
         super().__init__("; ".join(str(m) for m in reasons.values()))
@@ -43,7 +47,7 @@ ERROR_TEXT = {
     413: (_l("File too large"), _l("The file you sent is larger than allowed.")),
     429: (
         _l("Too many attempts"),
-        _l("You have tried too many times. Please wait a minute and try again."),
+        _l("You have tried too many times. Please wait and try again later."),
     ),
     500: (
         _l("Something went wrong"),
@@ -61,8 +65,19 @@ def wants_json() -> bool:
     ]
 
 
-def error_response(code: int):
-    title, message = ERROR_TEXT.get(code, ERROR_TEXT[500])
+def wait_message(seconds: int) -> str:
+    """'Please wait 15 minutes' from the limit that was hit, rounded up to whole minutes."""
+    minutes = max(math.ceil(seconds / 60), 1)
+    return ngettext(
+        "You have tried too many times. Please wait %(num)d minute and try again.",
+        "You have tried too many times. Please wait %(num)d minutes and try again.",
+        minutes,
+    )
+
+
+def error_response(code: int, message: str | None = None):
+    title, default_message = ERROR_TEXT.get(code, ERROR_TEXT[500])
+    message = message or default_message
     if wants_json():
         return jsonify(error=str(title), message=str(message)), code
     template = f"errors/{code}.html" if code in (400, 403, 404, 429, 500) else "errors/generic.html"
@@ -76,7 +91,7 @@ def register_handlers(app: Flask) -> None:
         # An expired or tampered form: send the user back to a fresh copy of it.
         if wants_json():
             return error_response(400)
-        flash(_l("This form has expired or was not valid. Please try again."), "warning")
+        flash(_("This form has expired or was not valid. Please try again."), "warning")
         rule = request.url_rule
         target = request.url if rule is not None and "GET" in rule.methods else url_for("main.index")
         return redirect(target, code=303)
@@ -84,7 +99,14 @@ def register_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         db.session.rollback()
-        return error_response(error.code or 500)
+        message = None
+        if isinstance(error, RateLimitExceeded):
+            message = wait_message(error.limit.limit.get_expiry())
+        response = make_response(error_response(error.code or 500, message))
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            # HTTP requires a 405 to list the methods the URL does accept.
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -7,7 +7,7 @@ the URL map and fails on any view that is neither.
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort
+from flask import abort, g, request
 from flask_login import current_user
 
 from app.accounts.models import Role
@@ -41,6 +41,24 @@ def roles_required(*roles: Role):
         return wrapped
 
     return decorator
+
+
+def patient_data(view):
+    """Mark a view that shows or changes patient data: it must write an audit row.
+
+    A view that forgets to call audit.record() fails loudly (in every test that
+    opens it) instead of silently leaving a gap in the audit trail.
+    """
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        response = view(*args, **kwargs)
+        if not g.get("audit_recorded"):
+            raise RuntimeError(f"{request.endpoint} shows patient data but wrote no audit row")
+        return response
+
+    wrapped.touches_patient_data = True
+    return wrapped
 
 
 def login_required(view):

@@ -5,6 +5,7 @@ import os
 
 import pytest
 import sqlalchemy as sa
+from flask import g, request_started
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -100,10 +101,20 @@ def _fresh_limits_and_outbox(request):
     yield
 
 
+def _fresh_request_globals(_sender, **_extra):
+    """Tests keep one app context open, which Flask reuses for every request in the test;
+    production gets a new one (and a new `g`) per request, so clear `g` to match."""
+    g.__dict__.clear()
+
+
 @pytest.fixture
 def client(app, db):
-    with app.test_client() as test_client:
-        yield test_client
+    request_started.connect(_fresh_request_globals, app)
+    try:
+        # Not `with`: a preserved request context would outlive the request it belongs to.
+        yield app.test_client()
+    finally:
+        request_started.disconnect(_fresh_request_globals, app)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Every route, generated from the URL map: public or role-guarded, sign-in for anonymous, 403 for wrong roles."""
+"""Every route from the URL map: public or role-guarded; anonymous → sign in; wrong role → 403."""
 
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -61,7 +61,8 @@ def _describe(route: dict, response, expected: str) -> str:
 def test_the_url_map_was_walked():
     endpoints = {route["endpoint"] for route in ROUTES}
     # A walker that found nothing would pass every check below without testing anything.
-    assert {"main.index", "accounts.login", "accounts.profile", "admin.dashboard", "audit.events"} <= endpoints
+    expected = {"main.index", "accounts.login", "accounts.profile", "admin.dashboard", "audit.events"}
+    assert expected <= endpoints
     assert GUARDED, "no role-guarded endpoint found"
 
 

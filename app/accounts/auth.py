@@ -1,7 +1,7 @@
 """Flask-Login wiring: session ids carry the auth version, so a password reset signs out everywhere."""
 
 from flask import flash, jsonify, redirect, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import LoginManager
 
 from app.accounts.models import User
@@ -23,7 +23,7 @@ def unauthorized():
 
     if wants_json():
         return jsonify(error="authentication required"), 401
-    flash(_l("Please sign in to open this page. If you were signed in, your session has expired."),
+    flash(_("Please sign in to open this page. If you were signed in, your session has expired."),
           "info")
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 

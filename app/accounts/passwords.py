@@ -1,9 +1,11 @@
 """Password hashing with argon2 and the strength rules users see on the forms."""
 
+from contextlib import suppress
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
+import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
@@ -42,6 +44,16 @@ def _is_run(text: str) -> bool:
     return steps in ({1}, {-1})
 
 
+def _personal_variants(item: str) -> set[str]:
+    """The item as stored, and for an E.164 phone also the number as people type it (13800138000)."""
+    item = (item or "").lower()
+    variants = {item.lstrip("+")}
+    if item.startswith("+"):
+        with suppress(phonenumbers.NumberParseException):
+            variants.add(str(phonenumbers.parse(item).national_number))
+    return variants
+
+
 def password_problem(password: str, *, personal: tuple[str, ...] = ()) -> str | None:
     """Return the reason a password is refused, or None when it is acceptable."""
     if len(password) < MIN_LENGTH:
@@ -52,7 +64,7 @@ def password_problem(password: str, *, personal: tuple[str, ...] = ()) -> str | 
     if lowered in common_passwords() or _is_run(lowered):
         return str(_l("This password is too common. Choose one that is harder to guess."))
     for item in personal:
-        item = (item or "").lower().lstrip("+")
-        if len(item) >= 4 and (item in lowered or lowered in item):
-            return str(_l("Do not use your email address or phone number in the password."))
+        for variant in _personal_variants(item):
+            if len(variant) >= 4 and (variant in lowered or lowered in variant):
+                return str(_l("Do not use your email address or phone number in the password."))
     return None

@@ -3,6 +3,7 @@
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
@@ -22,7 +23,7 @@ from app.audit.services import record
 from app.errors import DomainError
 from app.extensions import db, limiter
 from app.i18n import current_language
-from app.policy import login_required, public
+from app.policy import login_required, patient_data, public
 
 LOGIN_FAILED = _l("The email/mobile number or password is not correct.")
 
@@ -78,7 +79,7 @@ def logout():
     logout_user()
     session.clear()
     session["locale"] = locale
-    flash(_l("You have signed out."), "info")
+    flash(_("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
 
 
@@ -105,10 +106,10 @@ def register():
             session.permanent = True
             session["locale"] = user.locale
             if user.phone:
-                flash(_l("Welcome! We sent a 6-digit code to %(phone)s.", phone=mask(user.phone)),
+                flash(_("Welcome! We sent a 6-digit code to %(phone)s.", phone=mask(user.phone)),
                       "success")
                 return redirect(url_for("accounts.verify_phone"))
-            flash(_l("Welcome! Your account is ready."), "success")
+            flash(_("Welcome! Your account is ready."), "success")
             return redirect(url_for("main.index"))
     return render_template("accounts/register.html", form=form)
 
@@ -117,10 +118,10 @@ def register():
 @login_required
 def verify_phone():
     if not current_user.phone:
-        flash(_l("Your account has no mobile number to verify."), "info")
+        flash(_("Your account has no mobile number to verify."), "info")
         return redirect(url_for("accounts.profile"))
     if current_user.phone_verified_at:
-        flash(_l("Your mobile number is already verified."), "info")
+        flash(_("Your mobile number is already verified."), "info")
         return redirect(url_for("accounts.profile"))
     form = CodeForm()
     if form.validate_on_submit():
@@ -131,7 +132,7 @@ def verify_phone():
             error.apply_to(form)
         else:
             db.session.commit()
-            flash(_l("Your mobile number is verified."), "success")
+            flash(_("Your mobile number is verified."), "success")
             return redirect(url_for("main.index"))
     return render_template("accounts/verify_phone.html", form=form, resend=ResendForm(),
                            phone=mask(current_user.phone))
@@ -144,7 +145,7 @@ def resend_code():
     if current_user.phone and not current_user.phone_verified_at and ResendForm().validate():
         accounts.issue_code(current_user, CodePurpose.PHONE_VERIFICATION)
         db.session.commit()
-        flash(_l("We sent a new code to %(phone)s.", phone=mask(current_user.phone)), "info")
+        flash(_("We sent a new code to %(phone)s.", phone=mask(current_user.phone)), "info")
     return redirect(url_for("accounts.verify_phone"))
 
 
@@ -157,7 +158,7 @@ def forgot_password():
         accounts.request_password_reset(form.identifier.data)
         db.session.commit()
         # The same answer whether or not the account exists.
-        flash(_l("If this account has a verified mobile number, we sent a code to it."), "info")
+        flash(_("If this account has a verified mobile number, we sent a code to it."), "info")
         return redirect(url_for("accounts.reset_password", identifier=form.identifier.data.strip()))
     return render_template("accounts/forgot_password.html", form=form)
 
@@ -177,13 +178,14 @@ def reset_password():
             error.apply_to(form)
         else:
             db.session.commit()
-            flash(_l("Your password has been changed. Please sign in."), "success")
+            flash(_("Your password has been changed. Please sign in."), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_password.html", form=form)
 
 
 @bp.route("/profile")
 @login_required
+@patient_data
 def profile():
     user = current_user._get_current_object()
     record("account.viewed", obj=user, patient=user if user.role == Role.PATIENT else None)

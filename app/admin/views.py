@@ -1,7 +1,7 @@
 """Admin pages: dashboard, users (staff creation, activation, doctor verification) and stores."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
@@ -16,7 +16,7 @@ from app.extensions import db
 from app.i18n import current_language
 from app.inventory.models import Store
 from app.notifications.models import OutboundSms, SmsStatus
-from app.policy import roles_required
+from app.policy import patient_data, roles_required
 
 PAGE_SIZE = 50
 
@@ -78,18 +78,22 @@ def new_staff():
             error.apply_to(form)
         else:
             db.session.commit()
-            flash(_l("Staff account created for %(name)s.", name=user.display_name), "success")
+            # gettext, not _l: a lazy string is Markup to Jinja, so the typed name would not be escaped.
+            flash(_("Staff account created for %(name)s.", name=user.display_name), "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
     return render_template("admin/new_staff.html", form=form)
 
 
 @bp.route("/users/<int:user_id>")
 @roles_required(Role.ADMIN)
+@patient_data
 def user_detail(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     if user.role == Role.PATIENT:
         record("patient.account.viewed", obj=user, patient=user)
-        db.session.commit()
+    else:
+        record("account.viewed", obj=user)
+    db.session.commit()
     return render_template("admin/user_detail.html", user=user, form=ConfirmForm(), mask=mask)
 
 
@@ -104,11 +108,11 @@ def _active_admin_count() -> int:
 def toggle_active(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     if user.role == Role.ADMIN and user.is_active and _active_admin_count() <= 1:
-        flash(_l("The last active admin cannot be deactivated."), "danger")
+        flash(_("The last active admin cannot be deactivated."), "danger")
         return redirect(url_for("admin.user_detail", user_id=user.id))
     accounts.set_active(user, not user.is_active)
     db.session.commit()
-    flash(_l("Account activated.") if user.is_active else _l("Account deactivated."), "success")
+    flash(_("Account activated.") if user.is_active else _("Account deactivated."), "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
 
@@ -123,7 +127,7 @@ def verify_doctor(user_id: int):
         flash(str(error), "danger")
     else:
         db.session.commit()
-        flash(_l("The doctor's licence is marked as verified."), "success")
+        flash(_("The doctor's licence is marked as verified."), "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
 

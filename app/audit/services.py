@@ -1,6 +1,6 @@
 """record(): the one helper every view that reads or changes patient data calls."""
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from app.audit.models import AuditEvent
@@ -47,4 +47,6 @@ def record(
     )
     db.session.add(event)
     db.session.flush()
+    if has_request_context():
+        g.audit_recorded = True
     return event
