@@ -1,6 +1,6 @@
 """Language and time-zone choice: the user's saved language, else the session, else Accept-Language."""
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -22,6 +22,8 @@ def normalise(code: str | None) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI commands and worker jobs: messages in the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated:
         chosen = normalise(current_user.locale)
         if chosen:
@@ -35,7 +37,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    if current_user and current_user.is_authenticated:
+    if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.time_zone
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 

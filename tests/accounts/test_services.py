@@ -340,3 +340,8 @@ def test_deactivating_an_account_signs_it_out_everywhere(db):
     assert user.get_id() != session_id
     assert "account.deactivated" in actions(db, patient_id=user.id)
     assert accounts.authenticate(user.email, PASSWORD) is None
+
+
+def test_rule_messages_work_outside_a_request_for_commands_and_jobs(app):
+    with app.app_context():
+        assert password_problem("short") == "Use at least 10 characters."
