@@ -64,6 +64,25 @@ class Config:
     VERIFICATION_CODE_MAX_ATTEMPTS = 5
     PHONE_DEFAULT_REGION = "CN"
 
+    # Uploads (proof of diagnosis, attachments) live outside static/, under the instance folder.
+    UPLOAD_FOLDER = str(INSTANCE_DIR / "uploads")
+    MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+    # Whole request: a form with a few files; each file is checked against MAX_UPLOAD_BYTES.
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+
+    # Stripe. Development talks to localstripe (started by `make run`); production to Stripe.
+    STRIPE_SECRET_KEY = "sk_test_localstripe"  # noqa: S105  (local stand-in only)
+    STRIPE_PUBLISHABLE_KEY = "pk_test_localstripe"
+    STRIPE_WEBHOOK_SECRET = "whsec_localstripe_development"  # noqa: S105  (local stand-in only)
+    STRIPE_API_BASE = "http://127.0.0.1:8420"
+    PAYMENT_METHOD_TYPES = ("card", "alipay", "wechat_pay")
+    PAYMENT_CURRENCY = "CNY"
+
+    # Consultations: an unpaid booking lapses after this many minutes, a paid one that no
+    # doctor accepted after this many hours (the worker expires both and releases the money).
+    CONSULTATION_PAYMENT_MINUTES = 30
+    CONSULTATION_ACCEPT_HOURS = 24
+
     WORKER_POLL_SECONDS = 5
     WORKER_BATCH_SIZE = 50
 
@@ -77,6 +96,10 @@ class Config:
             settings["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
         if os.environ.get("SECRET_KEY"):
             settings["SECRET_KEY"] = os.environ["SECRET_KEY"]
+        for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
+                     "STRIPE_API_BASE", "UPLOAD_FOLDER"):
+            if name in os.environ:
+                settings[name] = os.environ[name]
         if os.environ.get("RATELIMIT_STORAGE_URI"):
             settings["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URI"]
         settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
@@ -95,6 +118,9 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     # Most tests post forms directly; the CSRF tests switch protection back on.
     WTF_CSRF_ENABLED = False
+    STRIPE_WEBHOOK_SECRET = "whsec_testing_only"  # noqa: S105
+    # The tests start their own localstripe and set STRIPE_API_BASE to it.
+    STRIPE_API_BASE = "http://127.0.0.1:9"
 
     @classmethod
     def init(cls) -> dict:
@@ -105,10 +131,15 @@ class TestingConfig(Config):
         )
         settings["SECRET_KEY"] = cls.SECRET_KEY
         settings["RATELIMIT_STORAGE_URI"] = "memory://"
+        settings["STRIPE_WEBHOOK_SECRET"] = cls.STRIPE_WEBHOOK_SECRET
         return settings
 
 
 class ProductionConfig(Config):
+    STRIPE_SECRET_KEY = ""
+    STRIPE_PUBLISHABLE_KEY = ""
+    STRIPE_WEBHOOK_SECRET = ""
+    STRIPE_API_BASE = ""  # Stripe itself
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"

@@ -63,12 +63,18 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts import bp as accounts_bp
     from app.admin import bp as admin_bp
     from app.audit import bp as audit_bp
+    from app.consultations import bp as consultations_bp
     from app.main import bp as main_bp
+    from app.patients import bp as patients_bp
+    from app.payments import bp as payments_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(patients_bp)
+    app.register_blueprint(consultations_bp)
+    app.register_blueprint(payments_bp)
 
 
 def register_integrations(app: Flask) -> None:

@@ -8,5 +8,12 @@ from app.accounts.models import (  # noqa: F401
     VerificationCode,
 )
 from app.audit.models import AuditEvent  # noqa: F401
+from app.consultations.models import (  # noqa: F401
+    Consultation,
+    ConsultationAttachment,
+    ConsultationMessage,
+)
 from app.inventory.models import Store  # noqa: F401
 from app.notifications.models import OutboundSms  # noqa: F401
+from app.patients.models import Address, Allergy, Condition, Consent, PatientProfile, Upload  # noqa: F401
+from app.payments.models import Payment, Refund, StripeEvent  # noqa: F401

@@ -61,8 +61,11 @@ def reset_postgres_schema(engine) -> None:
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
-    application = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
+def app(database_url, tmp_path_factory):
+    application = create_app("testing", {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
+    })
     with application.app_context():
         if _db.engine.dialect.name == "postgresql":
             reset_postgres_schema(_db.engine)

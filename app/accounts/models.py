@@ -81,6 +81,8 @@ class DoctorProfile(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
     licence_number: Mapped[str] = mapped_column(sa.String(40), unique=True)
     department: Mapped[str] = mapped_column(sa.String(80))
+    # 诊查费 for one online follow-up consultation, in fen.
+    consultation_fee_fen: Mapped[int] = mapped_column(default=3000, server_default="3000")
     is_verified: Mapped[bool] = mapped_column(default=False)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

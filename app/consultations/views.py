@@ -1,0 +1,3 @@
+"""Consultation pages."""
+
+from app.consultations import bp  # noqa: F401

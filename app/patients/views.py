@@ -1,0 +1,3 @@
+"""Patient record pages."""
+
+from app.patients import bp  # noqa: F401

@@ -1,0 +1,88 @@
+"""Payments tied to Stripe PaymentIntents, their refunds, and the webhook events already seen."""
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import enum_column
+from app.database import UTCDateTime, utcnow
+from app.extensions import db
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"  # PaymentIntent created, not yet confirmed by Stripe
+    AUTHORIZED = "authorized"  # card held (manual capture), not charged yet
+    CAPTURED = "captured"  # money taken
+    FAILED = "failed"  # declined; the payable is still unpaid
+    CANCELED = "canceled"  # authorization released, the patient was never charged
+    REFUNDED = "refunded"  # captured, then given back in full
+
+
+LIVE_STATUSES = frozenset({PaymentStatus.PENDING, PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED})
+
+
+class Payment(db.Model):
+    __tablename__ = "payments"
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.CheckConstraint(
+            "amount_refunded_fen >= 0 AND amount_refunded_fen <= amount_fen", name="refund_within_amount"
+        ),
+        sa.Index("ix_payments_payable", "payable_type", "payable_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payable_type: Mapped[str] = mapped_column(sa.String(30))
+    payable_id: Mapped[int]
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    amount_fen: Mapped[int]
+    currency: Mapped[str] = mapped_column(sa.String(3), default="CNY")
+    method_type: Mapped[str] = mapped_column(sa.String(20), default="card")
+    capture_method: Mapped[str] = mapped_column(sa.String(20), default="manual")
+    status: Mapped[PaymentStatus] = mapped_column(
+        enum_column(PaymentStatus, "payment_status"), default=PaymentStatus.PENDING
+    )
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    amount_refunded_fen: Mapped[int] = mapped_column(default=0)
+    failure_message: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    authorized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    refunds = relationship("Refund", back_populates="payment", order_by="Refund.id")
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"payment-{self.id}-intent"
+
+
+class Refund(db.Model):
+    __tablename__ = "refunds"
+    __table_args__ = (sa.CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(sa.ForeignKey("payments.id"), index=True)
+    stripe_refund_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    amount_fen: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    reason: Mapped[str] = mapped_column(sa.String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    payment = relationship("Payment", back_populates="refunds")
+
+
+class StripeEvent(db.Model):
+    """Every verified webhook event, once: the UNIQUE event id makes a redelivery a no-op."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    type: Mapped[str] = mapped_column(sa.String(80))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payments.id"))
+    outcome: Mapped[str] = mapped_column(sa.String(120), default="")

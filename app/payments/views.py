@@ -1,0 +1,3 @@
+"""Payment pages and the Stripe webhook."""
+
+from app.payments import bp  # noqa: F401
