@@ -78,9 +78,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_integrations(app: Flask) -> None:
-    from app.integrations import sms
+    from app.integrations import sms, stripe_gateway
 
     sms.init_app(app)
+    stripe_gateway.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from app import create_app
 from app.extensions import db as _db
 from app.extensions import limiter
+from app.integrations.localstripe_runner import LocalStripe
 from config import normalise_database_url
 from tests import factories
 
@@ -61,10 +62,19 @@ def reset_postgres_schema(engine) -> None:
 
 
 @pytest.fixture(scope="session")
-def app(database_url, tmp_path_factory):
+def localstripe():
+    """The offline Stripe stand-in on 127.0.0.1, for the whole run; state in memory only."""
+    server = LocalStripe().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory, localstripe):
     application = create_app("testing", {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
+        "STRIPE_API_BASE": localstripe.url,
     })
     with application.app_context():
         if _db.engine.dialect.name == "postgresql":

@@ -1,3 +1,28 @@
-"""Payment pages and the Stripe webhook."""
+"""The Stripe webhook: verified, recorded once, applied; anything else is refused with 400."""
 
-from app.payments import bp  # noqa: F401
+import logging
+
+from flask import jsonify, request
+
+from app.extensions import csrf, db, limiter
+from app.integrations.stripe_gateway import BadSignature, gateway
+from app.payments import bp
+from app.payments.services import handle_event
+from app.policy import public
+
+log = logging.getLogger(__name__)
+
+
+@bp.route("/webhooks/stripe", methods=["POST"])
+@csrf.exempt  # Stripe signs the body instead; see parse_event
+@limiter.exempt
+@public
+def stripe_webhook():
+    try:
+        event = gateway().parse_event(request.get_data(), request.headers.get("Stripe-Signature", ""))
+    except BadSignature:
+        log.warning("Stripe webhook with a bad signature from %s", request.remote_addr)
+        return jsonify(error="invalid signature"), 400
+    outcome = handle_event(event)
+    db.session.commit()
+    return jsonify(received=True, outcome=outcome)
