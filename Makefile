@@ -31,10 +31,14 @@ migrate: install translations
 seed: migrate
 	$(BIN)/flask seed-demo
 
-# Serves on http://127.0.0.1:5000 with the worker beside it; Ctrl-C stops both.
-run: seed
+# Serves on http://127.0.0.1:5000 with the worker and localstripe (the offline Stripe) beside
+# it; Ctrl-C stops all three.
+run: install-dev seed
 	@echo "Serving on http://127.0.0.1:5000  (the demo logins are listed above)"
-	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@trap 'kill $$worker $$stripe 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python -m app.integrations.localstripe_runner --port 8420 \
+		--webhook-url http://127.0.0.1:5000/payments/webhooks/stripe \
+		--webhook-secret whsec_localstripe_development & stripe=$$!; \
 	$(BIN)/flask worker & worker=$$!; \
 	$(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --threads 4 --access-logfile - wsgi:app
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 from localstripe import resources, server
+from localstripe.webhooks import register_webhook
 
 
 def _keep_state_in(state_file: Path | None) -> None:
@@ -64,6 +65,11 @@ class LocalStripe:
         self.port = site._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
+        # Webhooks still waiting to be sent are dropped with the server.
+        pending = asyncio.all_tasks(self._loop)
+        for task in pending:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self._loop.run_until_complete(self._runner.cleanup())
         self._loop.close()
 
@@ -78,9 +84,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8420)
     parser.add_argument("--state-file", type=Path, default=Path("instance/localstripe.pickle"))
+    parser.add_argument("--webhook-url", help="where localstripe sends signed events")
+    parser.add_argument("--webhook-secret", help="the signing secret the app expects")
     args = parser.parse_args()
     args.state_file.parent.mkdir(parents=True, exist_ok=True)
     stub = LocalStripe(args.port, args.state_file).start()
+    if args.webhook_url and args.webhook_secret:
+        register_webhook("app", args.webhook_url, args.webhook_secret, None)
     print(f"localstripe listening on {stub.url}", flush=True)
     try:
         threading.Event().wait()
