@@ -64,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.audit import bp as audit_bp
     from app.consultations import bp as consultations_bp
+    from app.drugs import bp as drugs_bp
     from app.main import bp as main_bp
     from app.patients import bp as patients_bp
     from app.payments import bp as payments_bp
@@ -75,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(patients_bp)
     app.register_blueprint(consultations_bp)
     app.register_blueprint(payments_bp)
+    app.register_blueprint(drugs_bp)
 
 
 def register_integrations(app: Flask) -> None:

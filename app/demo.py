@@ -1,12 +1,19 @@
-"""Demo data: three stores in three cities and one account per role (all invented)."""
+"""Demo data: three stores, one account per role, a verified condition (all invented); the drug catalogue."""
+
+from datetime import date
+from io import BytesIO
 
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.database import utcnow
+from app.drugs.services import load_shipped_catalogue
 from app.extensions import db
 from app.inventory.models import Store
+from app.patients.models import Condition, ConditionStatus, UploadPurpose
+from app.patients.uploads import save_upload
 
 DEMO_PASSWORD = "Demo-Hospital-2026"  # noqa: S105  (invented demo accounts only)
 
@@ -62,5 +69,48 @@ def seed_demo() -> list[tuple[str, str, str]]:
                 user.doctor_profile.is_verified = True
                 user.doctor_profile.verified_at = utcnow()
         logins.append((str(user.role), user.email, DEMO_PASSWORD))
+    # Upserts by catalogue code: a second run finds every drug unchanged and writes nothing.
+    load_shipped_catalogue()
     db.session.flush()
+    seed_demo_condition()
     return logins
+
+
+def demo_proof_pdf() -> bytes:
+    """A one-page PDF standing in for an outpatient record (invented text, valid PDF syntax)."""
+    text = b"BT /F1 14 Tf 72 720 Td (Demo outpatient record: essential hypertension, I10) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def seed_demo_condition() -> None:
+    """The demo patient's hypertension, verified by the admin, so a consultation can be booked at once."""
+    patient = db.session.scalar(select(User).where(User.email == "patient@demo.example"))
+    reviewer = db.session.scalar(select(User).where(User.email == "admin@demo.example"))
+    exists = db.session.scalar(select(Condition.id).where(Condition.patient_id == patient.id,
+                                                          Condition.icd10_code == "I10"))
+    if exists is not None:
+        return
+    proof = save_upload(FileStorage(BytesIO(demo_proof_pdf()), filename="outpatient-record-demo.pdf"),
+                        patient=patient, uploaded_by=patient, purpose=UploadPurpose.CONDITION_PROOF)
+    db.session.add(Condition(
+        patient_id=patient.id, icd10_code="I10", name="Essential (primary) hypertension",
+        hospital="Demo People's Hospital", diagnosed_on=date(2024, 3, 12), proof_upload_id=proof.id,
+        status=ConditionStatus.VERIFIED, reviewed_by_id=reviewer.id, reviewed_at=utcnow(),
+        review_note="Demo data"))
+    db.session.flush()

@@ -13,6 +13,7 @@ from app.consultations.models import (  # noqa: F401
     ConsultationAttachment,
     ConsultationMessage,
 )
+from app.drugs.models import Drug, DrugIngredient  # noqa: F401
 from app.inventory.models import Store  # noqa: F401
 from app.notifications.models import OutboundSms  # noqa: F401
 from app.patients.models import Address, Allergy, Condition, Consent, PatientProfile, Upload  # noqa: F401

@@ -14,9 +14,12 @@ from app.audit.models import AuditEvent
 from app.demo import ACCOUNTS, DEMO_PASSWORD
 from app.inventory.models import Store
 from app.notifications.models import OutboundSms
+from app.patients.models import Condition, ConditionStatus, Upload
+from app.patients.uploads import upload_path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-COUNTED = (User, Store, DoctorProfile, PharmacistProfile, CourierProfile, OutboundSms, AuditEvent)
+COUNTED = (User, Store, DoctorProfile, PharmacistProfile, CourierProfile, OutboundSms, AuditEvent, Condition,
+           Upload)
 
 
 @pytest.fixture
@@ -71,6 +74,15 @@ def test_seed_prints_every_login_with_the_password(seed, db):
         assert DEMO_PASSWORD in line
 
 
+def test_the_demo_patient_has_a_verified_condition_with_a_pdf_proof(seed, db):
+    seed()
+    patient = db.session.scalar(select(User).where(User.role == Role.PATIENT))
+    [condition] = db.session.scalars(select(Condition).where(Condition.patient_id == patient.id)).all()
+    assert condition.status == ConditionStatus.VERIFIED and condition.reviewed_by_id is not None
+    assert condition.proof.content_type == "application/pdf"
+    assert upload_path(condition.proof).read_bytes().startswith(b"%PDF-")
+
+
 def test_running_the_seed_twice_changes_nothing(seed, db):
     first_output = seed()
     after_first = counts(db)
@@ -96,7 +108,7 @@ def test_seed_from_the_command_line_survives_a_second_run(tmp_path):
     """As `make run` does it: upgrade, then seed, twice, against a real file."""
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
     env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "FLASK_APP")}
-    env.update(APP_CONFIG="development", DATABASE_URL=url)
+    env.update(APP_CONFIG="development", DATABASE_URL=url, UPLOAD_FOLDER=str(tmp_path / "uploads"))
 
     def flask(*args: str) -> str:
         command = [sys.executable, "-m", "flask", "--app", "wsgi.py", *args]

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.i18n import current_language
 from app.inventory.models import Store
 from app.notifications.models import OutboundSms, SmsStatus
+from app.patients import services as patients
 from app.policy import patient_data, roles_required
 
 PAGE_SIZE = 50
@@ -89,12 +90,16 @@ def new_staff():
 @patient_data
 def user_detail(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
+    patient_record = None
     if user.role == Role.PATIENT:
         record("patient.account.viewed", obj=user, patient=user)
+        patient_record = {"conditions": patients.patient_conditions(user),
+                          "allergies": patients.active_allergies(user)}
     else:
         record("account.viewed", obj=user)
     db.session.commit()
-    return render_template("admin/user_detail.html", user=user, form=ConfirmForm(), mask=mask)
+    return render_template("admin/user_detail.html", user=user, form=ConfirmForm(), mask=mask,
+                           patient_record=patient_record)
 
 
 def _active_admin_count() -> int:

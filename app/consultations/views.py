@@ -1,3 +1,338 @@
-"""Consultation pages."""
+"""Consultation pages for patients (book, pay, follow, cancel, rate) and the shared thread and status."""
 
-from app.consultations import bp  # noqa: F401
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.routing import BuildError
+from wtforms.fields.choices import SelectChoice
+
+from app.accounts.models import Role
+from app.audit.services import record
+from app.consultations import bp
+from app.consultations import services as consultations
+from app.consultations.forms import (
+    AcceptForm,
+    BookForm,
+    CancelForm,
+    CompleteForm,
+    DeclineForm,
+    MessageForm,
+    NoteForm,
+    PayForm,
+    RateForm,
+    ReferForm,
+)
+from app.consultations.models import Consultation
+from app.consultations.record import patient_record
+from app.consultations.states import OPEN_STATUSES, ConsultationStatus
+from app.database import utcnow
+from app.errors import DomainError
+from app.extensions import db
+from app.integrations.stripe_gateway import gateway
+from app.payments import services as payments
+from app.payments.models import PaymentStatus
+from app.policy import patient_data, roles_required
+from app.security import allow_in_csp
+
+S = ConsultationStatus
+PARTICIPANTS = (Role.PATIENT, Role.DOCTOR)
+# How often an open page asks for news: quickly while a payment is confirmed or a conversation runs,
+# slowly while a paid consultation waits in the queue (each poll is an audited read).
+POLL_MILLISECONDS = {"confirming": 3000, "in_progress": 4000, "waiting": 15000}
+
+
+@bp.app_template_filter("yuan")
+def yuan(fen: int | None) -> str:
+    """Fen as yuan with two decimals, e.g. 3000 → ¥30.00 (integer arithmetic, no floats)."""
+    if fen is None:
+        return "—"
+    sign = "-" if fen < 0 else ""
+    return f"{sign}¥{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+
+
+@bp.app_template_global()
+def upload_url(upload_id: int) -> str:
+    """The patient record serves every upload after its own access check."""
+    try:
+        return url_for("patients.upload", upload_id=upload_id)
+    except BuildError:  # the patients pages are being built alongside; same path once they exist
+        return f"/patients/uploads/{upload_id}"
+
+
+def load(consultation_id: int) -> Consultation:
+    """The consultation, if the signed-in user is one of its two participants; 404 otherwise."""
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None or not consultations.visible_to(consultation, current_user):
+        abort(404)
+    return consultation
+
+
+def state_of(consultation: Consultation) -> str:
+    """What the polling script compares: a change in either status means the page is out of date."""
+    payment = consultations.current_payment(consultation)
+    return f"{consultation.status}/{payment.status if payment else ''}"
+
+
+def render_detail(consultation: Consultation, code: int = 200, **forms):
+    """The consultation page; forms with errors from a failed action are passed in."""
+    is_doctor = current_user.role == Role.DOCTOR
+    payment = consultations.current_payment(consultation)
+    confirming = (consultation.status == S.AWAITING_PAYMENT and payment is not None
+                  and payment.status == PaymentStatus.PENDING and bool(payment.stripe_payment_intent_id))
+    context = dict(
+        consultation=consultation, payment=payment, confirming=confirming, is_doctor=is_doctor,
+        messages=consultations.messages_after(consultation), state=state_of(consultation),
+        poll_ms=POLL_MILLISECONDS.get("confirming" if confirming else str(consultation.status)),
+        now=utcnow(),
+        record=patient_record(consultation) if is_doctor else None,
+        message_form=forms.get("message_form") or MessageForm(formdata=None),
+    )
+    if is_doctor:
+        context.update(accept_form=AcceptForm(formdata=None),
+                       decline_form=forms.get("decline_form") or DeclineForm(formdata=None),
+                       refer_form=forms.get("refer_form") or ReferForm(formdata=None),
+                       complete_form=CompleteForm(formdata=None),
+                       note_form=forms.get("note_form") or NoteForm(formdata=None, obj=consultation))
+    else:
+        context.update(cancel_form=CancelForm(formdata=None),
+                       rate_form=forms.get("rate_form") or RateForm(formdata=None))
+    return render_template("consultations/detail.html", **context), code
+
+
+def audited_view(consultation: Consultation, action: str = "consultation.viewed") -> None:
+    record(action, obj=consultation, patient=consultation.patient_id)
+
+
+def act(consultation: Consultation, verb, success: str, *args):
+    """Run one state change as one transaction; a refusal is flashed and nothing is kept."""
+    try:
+        verb(consultation, current_user._get_current_object(), *args)
+    except DomainError as error:
+        db.session.rollback()
+        error.apply_to(None)
+        audited_view(consultation, "consultation.action_refused")
+    else:
+        flash(success, "success")
+    db.session.commit()
+    return redirect(url_for("consultations.detail", consultation_id=consultation.id), code=303)
+
+
+# ---- patient ---------------------------------------------------------------------------------------
+
+@bp.route("/")
+@roles_required(Role.PATIENT)
+@patient_data
+def index():
+    patient = current_user._get_current_object()
+    items = consultations.for_patient(patient)
+    record("consultation.list_viewed", patient=patient)
+    db.session.commit()
+    return render_template("consultations/index.html", consultations=items, open_statuses=OPEN_STATUSES)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def book():
+    patient = current_user._get_current_object()
+    department = request.args.get("department", "").strip()
+    form = BookForm()
+    if form.validate_on_submit():
+        files = [f for f in form.attachments.data or [] if f and f.filename]
+        try:
+            consultation = consultations.book(
+                patient, condition_id=form.condition_id.data, doctor_id=form.doctor_id.data,
+                reason=form.reason.data, files=files)
+        except DomainError as error:
+            db.session.rollback()
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_("Your consultation is booked. Pay the consultation fee to join the doctor's queue."),
+                  "success")
+            return redirect(url_for("consultations.pay", consultation_id=consultation.id), code=303)
+    # Read after any rollback, so the page shows what is really stored.
+    conditions = consultations.verified_conditions(patient)
+    doctors = consultations.bookable_doctors(department or None)
+    form.condition_id.choices = [SelectChoice(c.id, f"{c.name} ({c.icd10_code})") for c in conditions]
+    form.doctor_id.choices = [SelectChoice(d.id, d.display_name) for d, _waiting in doctors]
+    record("consultation.booking_form_viewed", patient=patient)
+    db.session.commit()
+    return render_template("consultations/book.html", form=form, conditions=conditions, doctors=doctors,
+                           departments=consultations.departments(), department=department)
+
+
+@bp.route("/<int:consultation_id>")
+@roles_required(*PARTICIPANTS)
+@patient_data
+def detail(consultation_id: int):
+    consultation = load(consultation_id)
+    audited_view(consultation)
+    db.session.commit()
+    return render_detail(consultation)
+
+
+@bp.route("/<int:consultation_id>/pay", methods=["GET", "POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def pay(consultation_id: int):
+    consultation = load(consultation_id)
+    stripe = gateway()
+    detail_url = url_for("consultations.detail", consultation_id=consultation.id)
+    if consultation.status != S.AWAITING_PAYMENT:
+        audited_view(consultation)
+        db.session.commit()
+        flash(_("This consultation has already been paid.") if consultation.paid_at
+              else _("This consultation can no longer be paid."), "info")
+        return redirect(detail_url, code=303)
+    live = payments.live_payment(consultations.PAYABLE, consultation.id)
+    if live is not None and live.stripe_payment_intent_id and live.status == PaymentStatus.PENDING:
+        if not stripe.is_local:  # back on the page before finishing: show the same Payment Element
+            audited_view(consultation)
+            db.session.commit()
+            return payment_element(consultation, stripe.retrieve(live.stripe_payment_intent_id))
+        if request.method == "GET":
+            audited_view(consultation)
+            db.session.commit()
+            return redirect(detail_url, code=303)
+    form = PayForm()
+    form.test_card.choices = ([SelectChoice(card, label) for card, label in payments.TEST_CARDS.items()]
+                              if stripe.is_local else [])
+    if form.validate_on_submit():
+        intent = start_payment(consultation, form, live, stripe.is_local)
+        if intent is not None and stripe.is_local:
+            flash(_("Thank you. We are confirming your payment with the bank."), "info")
+            return redirect(detail_url, code=303)
+        if intent is not None:
+            return payment_element(consultation, intent)
+    audited_view(consultation)
+    db.session.commit()
+    return render_template("consultations/pay.html", consultation=consultation, form=form,
+                           is_local=stripe.is_local, payment=consultations.current_payment(consultation))
+
+
+def start_payment(consultation, form, live, is_local: bool):
+    """Create the payment (committed before Stripe is asked) and its intent; None with errors on `form`."""
+    if is_local and not form.test_card.data:
+        form.test_card.errors = [_("Choose a test card.")]
+        return None
+    try:
+        # A pending row whose intent was never created (the request died) is completed, not duplicated.
+        payment = live if live is not None and not live.stripe_payment_intent_id else \
+            consultations.start_payment(consultation, method_type=form.method_type.data)
+    except DomainError as error:
+        db.session.rollback()
+        error.apply_to(form)
+        return None
+    db.session.commit()  # the idempotency key belongs to this row: it must exist before Stripe is asked
+    try:
+        intent = payments.attach_intent(payment, form.test_card.data if is_local else None)
+    except DomainError as error:
+        db.session.commit()  # keep the declined payment and its audit row
+        error.apply_to(form)
+        return None
+    audited_view(consultation, "consultation.payment_started")
+    db.session.commit()
+    return intent
+
+
+def payment_element(consultation, intent):
+    """Stripe's Payment Element: the only page whose policy lets js.stripe.com in."""
+    allow_in_csp("script-src", "https://js.stripe.com")
+    allow_in_csp("frame-src", "https://js.stripe.com", "https://hooks.stripe.com")
+    allow_in_csp("connect-src", "https://api.stripe.com")
+    return render_template(
+        "consultations/pay_element.html", consultation=consultation, client_secret=intent.client_secret,
+        publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
+        return_url=url_for("consultations.detail", consultation_id=consultation.id, _external=True))
+
+
+@bp.route("/<int:consultation_id>/cancel", methods=["POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def cancel(consultation_id: int):
+    consultation = load(consultation_id)
+    if not CancelForm().validate_on_submit():
+        abort(400)
+    return act(consultation, consultations.cancel,
+               _("Your consultation is cancelled. Any amount held on your card has been released."))
+
+
+@bp.route("/<int:consultation_id>/rate", methods=["POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def rate(consultation_id: int):
+    consultation = load(consultation_id)
+    form = RateForm()
+    if not form.validate_on_submit():
+        audited_view(consultation)
+        db.session.commit()
+        return render_detail(consultation, 400, rate_form=form)
+    return act(consultation, consultations.rate, _("Thank you for your rating."),
+               form.rating.data, form.comment.data)
+
+
+# ---- both participants -------------------------------------------------------------------------------
+
+@bp.route("/<int:consultation_id>/messages", methods=["POST"])
+@roles_required(*PARTICIPANTS)
+@patient_data
+def post_message(consultation_id: int):
+    consultation = load(consultation_id)
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            consultations.post_message(consultation, current_user._get_current_object(), form.body.data,
+                                       form.attachment.data)
+        except DomainError as error:
+            db.session.rollback()
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            return redirect(url_for("consultations.detail", consultation_id=consultation.id,
+                                    _anchor="message-form"), code=303)
+    audited_view(consultation, "consultation.message_refused")
+    db.session.commit()
+    return render_detail(consultation, 400, message_form=form)
+
+
+def message_json(message) -> dict:
+    upload = message.upload
+    return {
+        "id": message.id,
+        "mine": message.sender_id == current_user.id,
+        "sender": message.sender.display_name,
+        "body": message.body,  # plain text: the script sets it with textContent
+        "sent_at": format_datetime(message.created_at, "yyyy-MM-dd HH:mm"),
+        "attachment": {"url": upload_url(upload.id), "name": upload.original_name} if upload else None,
+    }
+
+
+@bp.route("/<int:consultation_id>/messages")
+@roles_required(*PARTICIPANTS)
+@patient_data
+def messages(consultation_id: int):
+    consultation = load(consultation_id)
+    after = request.args.get("after", "0")
+    after_id = int(after) if after.isdigit() else 0
+    found = consultations.messages_after(consultation, after_id)
+    audited_view(consultation, "consultation.messages_read")
+    db.session.commit()
+    return jsonify(messages=[message_json(m) for m in found], status=str(consultation.status),
+                   state=state_of(consultation))
+
+
+@bp.route("/<int:consultation_id>/status")
+@roles_required(*PARTICIPANTS)
+@patient_data
+def status(consultation_id: int):
+    consultation = load(consultation_id)
+    payment = consultations.current_payment(consultation)
+    audited_view(consultation, "consultation.status_read")
+    db.session.commit()
+    return jsonify(status=str(consultation.status), payment=str(payment.status) if payment else None,
+                   state=state_of(consultation))
+
+
+from app.consultations import doctor_views  # noqa: E402,F401

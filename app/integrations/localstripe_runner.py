@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 from localstripe import resources, server
-from localstripe.webhooks import register_webhook
+from localstripe.webhooks import register_webhook, schedule_webhook
 
 
 def _keep_state_in(state_file: Path | None) -> None:
@@ -29,6 +29,25 @@ def _keep_state_in(state_file: Path | None) -> None:
 
     resources.Store.dump_to_disk = dump
     resources.Store.try_load_from_disk = load
+
+
+def _announce_authorizations() -> None:
+    """Send payment_intent.amount_capturable_updated when a manual-capture card is held, as Stripe does.
+
+    localstripe only announces charges that are captured, so without this a card authorized at
+    booking would never reach the app's webhook and the consultation would wait for payment forever.
+    """
+    create_charge = resources.PaymentIntent._create_charge
+    if getattr(create_charge, "announces_authorizations", False):
+        return
+
+    def create_charge_and_announce(intent, on_failure_now):
+        create_charge(intent, on_failure_now)
+        if intent.capture_method == "manual" and intent.status == "requires_capture":
+            schedule_webhook(resources.Event("payment_intent.amount_capturable_updated", intent))
+
+    create_charge_and_announce.announces_authorizations = True
+    resources.PaymentIntent._create_charge = create_charge_and_announce
 
 
 class LocalStripe:
@@ -48,6 +67,7 @@ class LocalStripe:
 
     def start(self) -> "LocalStripe":
         _keep_state_in(self.state_file)
+        _announce_authorizations()
         resources.store.clear()
         resources.store.try_load_from_disk()
         self._thread = threading.Thread(target=self._serve, name="localstripe", daemon=True)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 
-from app.patients import views  # noqa: E402,F401
+from app.patients import condition_views, views  # noqa: E402,F401

@@ -1,3 +1,244 @@
-"""Patient record pages."""
+"""Patient pages: own profile and time zone, delivery addresses, consents and allergies."""
 
-from app.patients import bp  # noqa: F401
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.accounts.models import Role
+from app.accounts.phones import mask
+from app.audit.services import record
+from app.errors import DomainError
+from app.extensions import db
+from app.i18n import current_language
+from app.patients import bp, catalog
+from app.patients import services as patients
+from app.patients.forms import ActionForm, AddressForm, AllergyForm, ConsentForm, ProfileForm
+from app.patients.models import Address, Allergy, ConsentKind
+from app.policy import patient_data, roles_required
+
+
+@bp.app_template_global()
+def icd10_name(code: str, fallback: str = "") -> str:
+    return catalog.icd10_name(code, current_language(), fallback)
+
+
+@bp.app_template_global()
+def allergy_class_name(code: str) -> str:
+    return catalog.allergy_class_name(code, current_language())
+
+
+@bp.app_template_global()
+def masked_id_number(value: str | None) -> str:
+    return patients.mask_id_number(value)
+
+
+def signed_in_patient():
+    return current_user._get_current_object()
+
+
+def owned(model, object_id: int):
+    """The patient's own row, or 404: another patient's row must look like a missing one."""
+    row = db.session.get(model, object_id)
+    if row is None or row.patient_id != current_user.id:
+        abort(404)
+    return row
+
+
+def run_action(action, success: str, *, refused: str, obj=None, patient=None) -> None:
+    """One button press = one transaction; a refusal is flashed and still leaves an audit row."""
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        record(refused, obj=obj, patient=patient)
+        db.session.commit()
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(success, "success")
+
+
+# ---- profile, addresses, consents --------------------------------------------------------------
+
+def _profile_form(patient) -> ProfileForm:
+    profile = patient.patient_profile
+    data = {"time_zone": patient.time_zone}
+    if profile is not None:
+        data.update(legal_name=profile.legal_name, sex=profile.sex.value,
+                    date_of_birth=profile.date_of_birth)
+    # The ID number is never put back into the input: the page only ever shows it masked.
+    return ProfileForm(formdata=None, data=data)
+
+
+def _address_form(patient) -> AddressForm:
+    profile = patient.patient_profile
+    return AddressForm(formdata=None, data={
+        "recipient": profile.legal_name if profile else patient.display_name,
+        "phone": patient.phone or ""})
+
+
+def _consents(patient) -> list[dict]:
+    rows = []
+    for kind in ConsentKind:
+        current = patients.active_consent(patient, kind)
+        version = patients.CONSENT_VERSIONS[kind.value]
+        rows.append({"kind": kind.value, "current": current, "version": version,
+                     "outdated": current is not None and current.version != version})
+    return rows
+
+
+def _profile_page(patient, profile_form=None, address_form=None):
+    profile_form = profile_form or _profile_form(patient)
+    address_form = address_form or _address_form(patient)
+    profile = patient.patient_profile
+    if profile is not None and profile.id_document_number:
+        profile_form.id_document_number.description = _(
+            "On file: %(number)s. Leave empty to keep it.",
+            number=patients.mask_id_number(profile.id_document_number))
+    record("patient.profile.viewed", object_type="patient_profiles", object_id=patient.id, patient=patient)
+    page = render_template(
+        "patients/profile.html", patient=patient, profile=profile, phone=mask(patient.phone),
+        form=profile_form, address_form=address_form, addresses=patients.active_addresses(patient),
+        consents=_consents(patient), history=patients.consent_history(patient),
+        action_form=ActionForm(formdata=None))
+    db.session.commit()
+    return page
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def profile():
+    patient = signed_in_patient()
+    form = ProfileForm() if request.method == "POST" else None
+    if form is not None and form.validate_on_submit():
+        try:
+            patients.save_profile(
+                patient, legal_name=form.legal_name.data, sex=form.sex.data,
+                date_of_birth=form.date_of_birth.data,
+                id_document_number=form.id_document_number.data, time_zone=form.time_zone.data)
+        except DomainError as error:
+            db.session.rollback()
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_("Your profile has been saved."), "success")
+            return redirect(url_for("patients.profile"))
+    return _profile_page(patient, profile_form=form)
+
+
+@bp.route("/addresses", methods=["POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def add_address():
+    patient = signed_in_patient()
+    form = AddressForm()
+    if form.validate_on_submit():
+        try:
+            patients.add_address(
+                patient, recipient=form.recipient.data, phone=form.phone.data,
+                province=form.province.data, city=form.city.data, district=form.district.data,
+                street=form.street.data, postal_code=form.postal_code.data,
+                make_default=form.is_default.data)
+        except DomainError as error:
+            db.session.rollback()
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_("The address has been added."), "success")
+            return redirect(url_for("patients.profile", _anchor="addresses"))
+    return _profile_page(patient, address_form=form)
+
+
+@bp.route("/addresses/<int:address_id>/default", methods=["POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def default_address(address_id: int):
+    patient = signed_in_patient()
+    address = owned(Address, address_id)
+    run_action(lambda: patients.set_default_address(patient, address),
+               _("This is now your default delivery address."),
+               refused="address.default_refused", obj=address, patient=patient)
+    return redirect(url_for("patients.profile", _anchor="addresses"))
+
+
+@bp.route("/addresses/<int:address_id>/remove", methods=["POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def remove_address(address_id: int):
+    patient = signed_in_patient()
+    address = owned(Address, address_id)
+    run_action(lambda: patients.remove_address(patient, address), _("The address has been removed."),
+               refused="address.remove_refused", obj=address, patient=patient)
+    return redirect(url_for("patients.profile", _anchor="addresses"))
+
+
+def _consent_kind() -> str:
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return form.kind.data
+
+
+@bp.route("/consents/grant", methods=["POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def grant_consent():
+    patient = signed_in_patient()
+    kind = _consent_kind()
+    run_action(lambda: patients.grant_consent(patient, kind, ip=request.remote_addr),
+               _("Thank you. Your consent has been recorded."),
+               refused="consent.grant_refused", patient=patient)
+    return redirect(url_for("patients.profile", _anchor="consents"))
+
+
+@bp.route("/consents/revoke", methods=["POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def revoke_consent():
+    patient = signed_in_patient()
+    kind = _consent_kind()
+    run_action(lambda: patients.revoke_consent(patient, kind), _("Your consent has been withdrawn."),
+               refused="consent.revoke_refused", patient=patient)
+    return redirect(url_for("patients.profile", _anchor="consents"))
+
+
+# ---- allergies ---------------------------------------------------------------------------------
+
+@bp.route("/allergies", methods=["GET", "POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def allergies():
+    patient = signed_in_patient()
+    form = AllergyForm(language=current_language())
+    if form.validate_on_submit():
+        try:
+            patients.add_allergy(
+                patient, kind=form.kind.data, substance=form.substance.data,
+                allergy_class=form.allergy_class.data, reaction=form.reaction.data,
+                severity=form.severity.data, recorded_by=patient)
+        except DomainError as error:
+            db.session.rollback()
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_("The allergy has been added."), "success")
+            return redirect(url_for("patients.allergies"))
+    record("allergy.listed", object_type="allergies", patient=patient)
+    page = render_template("patients/allergies.html", form=form,
+                           allergies=patients.active_allergies(patient),
+                           action_form=ActionForm(formdata=None))
+    db.session.commit()
+    return page
+
+
+@bp.route("/allergies/<int:allergy_id>/withdraw", methods=["POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def withdraw_allergy(allergy_id: int):
+    patient = signed_in_patient()
+    allergy = owned(Allergy, allergy_id)
+    run_action(lambda: patients.withdraw_allergy(patient, allergy), _("The allergy has been withdrawn."),
+               refused="allergy.withdraw_refused", obj=allergy, patient=patient)
+    return redirect(url_for("patients.allergies"))
+

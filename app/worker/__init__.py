@@ -25,11 +25,13 @@ class Job:
 
 def jobs() -> list[Job]:
     from app.accounts.services import expire_codes
+    from app.consultations.services import expire_due as expire_consultations
     from app.notifications.services import send_due_sms
 
     return [
         Job("send-sms", send_due_sms),
         Job("expire-verification-codes", expire_codes),
+        Job("expire-consultations", expire_consultations),
     ]
 
 

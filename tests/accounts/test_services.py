@@ -280,7 +280,9 @@ def test_worker_run_sends_sms_and_expires_codes_in_one_sweep(app, db, sms_sent):
     db.session.commit()
     with app.app_context():  # the worker runs outside any request, with its own session
         handled = run_once()
-    assert handled == {"send-sms": 1, "expire-verification-codes": 1}
+    # Other features add their own jobs; these two are the ones this sweep had work for.
+    assert {name: handled[name] for name in ("send-sms", "expire-verification-codes")} == {
+        "send-sms": 1, "expire-verification-codes": 1}
     db.session.expire_all()
     assert live_code(db, user).status == CodeStatus.EXPIRED and len(sms_sent) == 1
 

@@ -2,6 +2,8 @@
 
 import os
 import threading
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -49,11 +51,14 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture(scope="session")
-def live_app(tmp_path_factory):
-    database = tmp_path_factory.mktemp("e2e") / "browser.sqlite3"
-    application = create_app(
-        "testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "WTF_CSRF_ENABLED": True}
-    )
+def live_app(tmp_path_factory, localstripe):
+    folder = tmp_path_factory.mktemp("e2e")
+    application = create_app("testing", {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'browser.sqlite3'}",
+        "WTF_CSRF_ENABLED": True,
+        "UPLOAD_FOLDER": str(folder / "uploads"),
+        "STRIPE_API_BASE": localstripe.url,
+    })
     with application.app_context():
         upgrade()
     return application
@@ -64,8 +69,17 @@ def live_server(live_app):
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    # localstripe sends its signed events to this server, as Stripe would in production.
+    register = urllib.request.Request(  # noqa: S310  (localstripe on 127.0.0.1)
+        f"{live_app.config['STRIPE_API_BASE']}/_config/webhooks/e2e",
+        data=urllib.parse.urlencode({"url": f"{base_url}/payments/webhooks/stripe",
+                                     "secret": live_app.config["STRIPE_WEBHOOK_SECRET"]}).encode(),
+        method="POST",
+    )
+    urllib.request.urlopen(register, timeout=10).close()  # noqa: S310
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield base_url
     finally:
         server.shutdown()
         thread.join(timeout=10)

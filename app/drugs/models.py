@@ -1,0 +1,179 @@
+"""Drug and its active ingredients; the enums are the catalogue's controlled vocabularies."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import enum_column
+from app.database import UTCDateTime, utcnow
+from app.extensions import db
+
+
+class StrengthUnit(StrEnum):
+    MG = "mg"
+    MICROGRAM = "µg"
+    G = "g"
+    IU = "IU"
+    MG_PER_ML = "mg/mL"
+    MICROGRAM_PER_HOUR = "µg/h"
+
+
+class DoseUnit(StrEnum):
+    """Units a daily dose is counted in (the strength unit without its per-volume/per-hour part)."""
+
+    MG = "mg"
+    MICROGRAM = "µg"
+    G = "g"
+    IU = "IU"
+
+
+class DosageForm(StrEnum):
+    TABLET = "tablet"
+    SUSTAINED_RELEASE_TABLET = "sustained_release_tablet"
+    CONTROLLED_RELEASE_TABLET = "controlled_release_tablet"
+    ENTERIC_COATED_TABLET = "enteric_coated_tablet"
+    SUBLINGUAL_TABLET = "sublingual_tablet"
+    CAPSULE = "capsule"
+    SUSTAINED_RELEASE_CAPSULE = "sustained_release_capsule"
+    ENTERIC_COATED_CAPSULE = "enteric_coated_capsule"
+    ORAL_SOLUTION = "oral_solution"
+    INJECTION = "injection"
+    POWDER_FOR_INJECTION = "powder_for_injection"
+    PEN_INJECTOR = "pen_injector"
+    PREFILLED_SYRINGE = "prefilled_syringe"
+    IMPLANT = "implant"
+    INHALATION_POWDER = "inhalation_powder"
+    INHALATION_AEROSOL = "inhalation_aerosol"
+    TRANSDERMAL_PATCH = "transdermal_patch"
+
+
+class Route(StrEnum):
+    ORAL = "oral"
+    SUBLINGUAL = "sublingual"
+    SUBCUTANEOUS = "subcutaneous"
+    INTRAMUSCULAR = "intramuscular"
+    INTRAVENOUS = "intravenous"
+    INHALATION = "inhalation"
+    TRANSDERMAL = "transdermal"
+    TOPICAL = "topical"
+
+
+# The national list bars injectables from delivery; glucose-lowering ones (ATC A10) excepted.
+INJECTED_ROUTES = frozenset({Route.SUBCUTANEOUS, Route.INTRAMUSCULAR, Route.INTRAVENOUS})
+
+
+class PackUnit(StrEnum):
+    TABLET = "tablet"
+    CAPSULE = "capsule"
+    PEN = "pen"
+    CARTRIDGE = "cartridge"
+    VIAL = "vial"
+    SYRINGE = "syringe"
+    IMPLANT = "implant"
+    PATCH = "patch"
+    DOSE = "dose"
+    ML = "mL"
+
+
+class ControlledClass(StrEnum):
+    """China's special-management classes; anything but NONE is barred from online prescribing."""
+
+    NONE = "none"
+    NARCOTIC = "narcotic"
+    PSYCHOTROPIC_1 = "psychotropic_1"
+    PSYCHOTROPIC_2 = "psychotropic_2"
+    TOXIC = "toxic"
+    RADIOACTIVE = "radioactive"
+    PRECURSOR = "precursor"
+
+
+_INJECTED_SQL = ", ".join(f"'{route}'" for route in sorted(INJECTED_ROUTES))
+
+
+class Drug(db.Model):
+    __tablename__ = "drugs"
+    __table_args__ = (
+        sa.CheckConstraint("price_fen > 0", name="price_positive"),
+        sa.CheckConstraint("strength > 0", name="strength_positive"),
+        sa.CheckConstraint("pack_size > 0", name="pack_size_positive"),
+        sa.CheckConstraint("max_daily_dose IS NULL OR max_daily_dose > 0", name="max_dose_positive"),
+        sa.CheckConstraint("(max_daily_dose IS NULL) = (max_daily_dose_unit IS NULL)",
+                           name="max_dose_has_unit"),
+        sa.CheckConstraint("atc_code IS NULL OR length(atc_code) = 7", name="atc_code_length"),
+        sa.CheckConstraint("generic_name_en <> '' AND generic_name_zh <> ''", name="names_present"),
+        sa.CheckConstraint("controlled_class = 'none' OR (NOT is_online_prescribable AND NOT is_deliverable)",
+                           name="controlled_not_online"),
+        sa.CheckConstraint(f"route NOT IN ({_INJECTED_SQL}) OR NOT is_deliverable "
+                           "OR COALESCE(atc_code, '') LIKE 'A10%'", name="injectables_not_delivered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The stable key imports upsert by: ATC + strength + form is not unique (brands, pack sizes).
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    generic_name_en: Mapped[str] = mapped_column(sa.String(120))
+    generic_name_zh: Mapped[str] = mapped_column(sa.String(60))
+    brand_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    # Blank only for substances WHO has not classified yet (the notes must say so).
+    atc_code: Mapped[str | None] = mapped_column(sa.String(7), index=True)
+    strength: Mapped[Decimal] = mapped_column(sa.Numeric(12, 4))
+    strength_unit: Mapped[StrengthUnit] = mapped_column(enum_column(StrengthUnit, "strength_unit"))
+    dosage_form: Mapped[DosageForm] = mapped_column(
+        sa.Enum(DosageForm, name="dosage_form", native_enum=False, create_constraint=True, length=30,
+                values_callable=lambda members: [m.value for m in members], validate_strings=True))
+    route: Mapped[Route] = mapped_column(enum_column(Route, "route"))
+    pack_size: Mapped[int] = mapped_column()
+    pack_unit: Mapped[PackUnit] = mapped_column(enum_column(PackUnit, "pack_unit"))
+    price_fen: Mapped[int] = mapped_column()
+    is_cold_chain: Mapped[bool] = mapped_column(default=False)
+    controlled_class: Mapped[ControlledClass] = mapped_column(
+        enum_column(ControlledClass, "controlled_class"), default=ControlledClass.NONE)
+    is_online_prescribable: Mapped[bool] = mapped_column(default=True)
+    is_deliverable: Mapped[bool] = mapped_column(default=True)
+    is_antimicrobial: Mapped[bool] = mapped_column(default=False)
+    max_daily_dose: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 4))
+    max_daily_dose_unit: Mapped[DoseUnit | None] = mapped_column(enum_column(DoseUnit, "dose_unit"))
+    # Must be taken once a week (methotrexate for arthritis, weekly GLP-1 pens): daily is an overdose.
+    is_weekly_only: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    notes: Mapped[str] = mapped_column(sa.String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    ingredients: Mapped[list["DrugIngredient"]] = relationship(
+        back_populates="drug", order_by="DrugIngredient.position", cascade="all, delete-orphan")
+
+    @property
+    def is_controlled(self) -> bool:
+        return self.controlled_class != ControlledClass.NONE
+
+    def generic_name(self, language: str) -> str:
+        return self.generic_name_zh if language == "zh" else self.generic_name_en
+
+    def __repr__(self) -> str:
+        return f"<Drug {self.code}>"
+
+
+class DrugIngredient(db.Model):
+    """One active ingredient; the interaction and allergy checks look drugs up by `name`."""
+
+    __tablename__ = "drug_ingredients"
+    __table_args__ = (sa.UniqueConstraint("drug_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drug_id: Mapped[int] = mapped_column(sa.ForeignKey("drugs.id"), index=True)
+    position: Mapped[int] = mapped_column()
+    # Lower-case English INN of the active moiety (no salt): "metoprolol", "valsartan".
+    name: Mapped[str] = mapped_column(sa.String(80), index=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(40))
+
+    drug: Mapped[Drug] = relationship(back_populates="ingredients")
+
+
+def format_decimal(value: Decimal | None) -> str:
+    """Decimal without trailing zeros and never in exponent form: 5.0000 → '5', 0.1250 → '0.125'."""
+    if value is None:
+        return ""
+    return format(value.normalize(), "f")

@@ -1,0 +1,191 @@
+"""Catalogue verbs: load a CSV (all or nothing), create, edit, (de)activate and search drugs."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.audit.services import record
+from app.drugs import catalogue
+from app.drugs.catalogue import Problem
+from app.drugs.models import ControlledClass, Drug, DrugIngredient
+from app.errors import DomainError
+from app.extensions import db
+
+SHIPPED_CATALOGUE = Path(__file__).resolve().parent / "data" / "drugs.csv"
+# Columns stored on Drug itself; ingredients are compared and replaced separately.
+DRUG_FIELDS = tuple(c for c in catalogue.COLUMNS if c not in ("ingredients_en", "ingredients_zh"))
+
+
+class CatalogueError(DomainError):
+    """A catalogue file with bad rows: every problem, by line and column; nothing was imported."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__({"file": ngettext("The file has %(num)d problem; nothing was imported.",
+                                           "The file has %(num)d problems; nothing was imported.",
+                                           len(problems))})
+
+
+@dataclass
+class ImportSummary:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+def load_catalogue(rows: Iterable[tuple[int, Mapping[str, str]]], header: list[str] | None = None,
+                   *, source: str = "import") -> ImportSummary:
+    """Validate every (line, row) first; upsert by `code` only if all are good. The caller commits."""
+    problems = catalogue.check_header(header) if header is not None else []
+    parsed, seen = [], {}
+    for line, raw in rows:
+        if raw.get(""):
+            problems.append(Problem(line, "", _("This row has more values than the header has columns.")))
+        values, errors = catalogue.parse_row(raw)
+        if not errors and values["code"] in seen:
+            errors["code"] = _("The same code is already used on line %(line)d.", line=seen[values["code"]])
+        seen.setdefault(values["code"], line)
+        problems += [Problem(line, column, message) for column, message in errors.items()]
+        parsed.append(values)
+    if problems:
+        raise CatalogueError(problems)
+
+    existing = {drug.code: drug for drug in db.session.scalars(
+        select(Drug).where(Drug.code.in_(list(seen))).options(selectinload(Drug.ingredients)))}
+    summary = ImportSummary()
+    for values in parsed:
+        drug = existing.get(values["code"])
+        if drug is None:
+            drug = _new_drug(values)
+            record("drug.created", obj=drug, detail=f"source={source}")
+            summary.created.append(drug.code)
+        elif changed := _apply(drug, values):
+            db.session.flush()
+            record("drug.updated", obj=drug, detail=f"source={source}; fields={','.join(changed)}")
+            summary.updated.append(drug.code)
+        else:
+            summary.unchanged += 1
+    if summary.changed:
+        record("drug.catalogue_imported", object_type="drugs", detail=(
+            f"source={source}; created={len(summary.created)}; updated={len(summary.updated)}; "
+            f"unchanged={summary.unchanged}"))
+    db.session.flush()
+    return summary
+
+
+def load_csv_text(text: str, *, source: str = "import") -> ImportSummary:
+    header, rows = catalogue.read_csv(text)
+    if not header:
+        raise CatalogueError([Problem(1, "", _("The file is empty."))])
+    return load_catalogue(rows, header, source=source)
+
+
+def load_shipped_catalogue() -> ImportSummary:
+    """The catalogue in app/drugs/data/drugs.csv; running it twice changes nothing."""
+    return load_csv_text(SHIPPED_CATALOGUE.read_text(encoding="utf-8"), source="shipped")
+
+
+def _new_drug(values: dict) -> Drug:
+    drug = Drug(**{name: values[name] for name in DRUG_FIELDS})
+    drug.ingredients = [DrugIngredient(position=n, name=en, name_zh=zh)
+                        for n, (en, zh) in enumerate(values["ingredients"], start=1)]
+    db.session.add(drug)
+    db.session.flush()
+    return drug
+
+
+def _apply(drug: Drug, values: dict) -> list[str]:
+    """Set what differs and return the names of the changed fields (none: the row is untouched)."""
+    changed = []
+    for name in DRUG_FIELDS:
+        if name != "code" and getattr(drug, name) != values[name]:
+            setattr(drug, name, values[name])
+            changed.append(name)
+    if [(i.name, i.name_zh) for i in drug.ingredients] != values["ingredients"]:
+        # Flush the removals first: (drug_id, position) is unique.
+        drug.ingredients.clear()
+        db.session.flush()
+        drug.ingredients = [DrugIngredient(position=n, name=en, name_zh=zh)
+                            for n, (en, zh) in enumerate(values["ingredients"], start=1)]
+        changed.append("ingredients")
+    return changed
+
+
+def _validated(raw: Mapping[str, str]) -> dict:
+    values, errors = catalogue.parse_row(raw)
+    if errors:
+        raise DomainError(errors)
+    return values
+
+
+def create_drug(raw: Mapping[str, str]) -> Drug:
+    """A new catalogue entry from form fields named like the CSV columns."""
+    values = _validated(raw)
+    if db.session.scalar(select(Drug.id).where(Drug.code == values["code"])) is not None:
+        raise DomainError({"code": _("A drug with this code already exists.")})
+    drug = _new_drug(values)
+    record("drug.created", obj=drug, detail="source=form")
+    return drug
+
+
+def update_drug(drug: Drug, raw: Mapping[str, str]) -> list[str]:
+    """Apply an edit (the code is the import key and never changes); returns the changed fields."""
+    # Activation has its own verb (and audit action); an edit never flips it.
+    values = _validated({**raw, "code": drug.code, "is_active": "yes" if drug.is_active else "no"})
+    changed = _apply(drug, values)
+    if changed:
+        db.session.flush()
+        record("drug.updated", obj=drug, detail=f"source=form; fields={','.join(changed)}")
+    return changed
+
+
+def set_active(drug: Drug, active: bool) -> None:
+    """Deactivate instead of deleting: prescriptions and dispensing keep pointing at the drug."""
+    if drug.is_active == active:
+        return
+    drug.is_active = active
+    db.session.flush()
+    record("drug.reactivated" if active else "drug.deactivated", obj=drug)
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
+
+
+def search(query: str = "", *, active: bool | None = True, cold_chain: bool = False,
+           controlled: bool = False, not_deliverable: bool = False) -> Select:
+    """Drugs matching a name (English or Chinese), brand, code, ATC prefix or ingredient."""
+    statement = select(Drug).order_by(Drug.generic_name_en, Drug.strength, Drug.code)
+    query = query.strip()
+    if query:
+        pattern = _like(query)
+        ingredient = exists().where(DrugIngredient.drug_id == Drug.id, or_(
+            func.lower(DrugIngredient.name).like(pattern, escape="\\"),
+            DrugIngredient.name_zh.like(pattern, escape="\\")))
+        statement = statement.where(or_(
+            func.lower(Drug.generic_name_en).like(pattern, escape="\\"),
+            Drug.generic_name_zh.like(pattern, escape="\\"),
+            func.lower(Drug.brand_name).like(pattern, escape="\\"),
+            func.lower(Drug.code).like(pattern, escape="\\"),
+            Drug.atc_code.like(pattern[1:].upper(), escape="\\"),
+            ingredient,
+        ))
+    if active is not None:
+        statement = statement.where(Drug.is_active.is_(active))
+    if cold_chain:
+        statement = statement.where(Drug.is_cold_chain)
+    if controlled:
+        statement = statement.where(Drug.controlled_class != ControlledClass.NONE)
+    if not_deliverable:
+        statement = statement.where(Drug.is_deliverable.is_(False))
+    return statement
