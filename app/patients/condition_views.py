@@ -85,6 +85,10 @@ def review_queue():
 def review_condition(condition_id: int):
     require_reviewer()
     condition = db.session.get(Condition, condition_id) or abort(404)
+    # A doctor's reason to see this record is the pending review; once decided it is none of theirs.
+    if condition.status != ConditionStatus.PENDING and not can_access_patient(
+            current_user, condition.patient_id):
+        abort(404)
     form = ReviewForm()
     if form.validate_on_submit():
         if form.verify.data == form.reject.data:  # exactly one of the two buttons
@@ -105,10 +109,6 @@ def review_condition(condition_id: int):
                     else _("The condition is rejected; the patient sees your note."))
             flash(done, "success")
             return redirect(url_for("patients.review_queue"))
-    # A doctor's reason to see this record is the pending review; once decided it is none of theirs.
-    if condition.status != ConditionStatus.PENDING and not can_access_patient(
-            current_user, condition.patient_id):
-        abort(404)
     record("condition.review_opened", obj=condition, patient=condition.patient_id)
     page = render_template("patients/review.html", condition=condition, patient=condition.patient,
                            profile=condition.patient.patient_profile, form=form)

@@ -1,0 +1,103 @@
+"""Generated over the URL map: on every route that takes an id of someone's record, another patient
+and a doctor who is not on the consultation get 403 or 404, and nothing changes."""
+
+import pytest
+from sqlalchemy import func, select
+
+from app import create_app
+from app.accounts.models import Role
+from app.audit.models import AuditEvent
+from app.consultations import services as consultations
+from app.extensions import db as _db
+from app.patients.models import Address, Allergy, AllergyKind, Severity
+from tests import factories
+from tests.consultations.conftest import (  # noqa: F401  (fixtures used by name)
+    as_user,
+    deliver,
+    flow,
+    stripe_client,
+    upload_file,
+)
+from tests.patients.conftest import PNG
+
+# Catalogue rows are not anyone's record: every doctor and pharmacist may read them.
+NOT_PATIENT_DATA = {"drug_id", "filename"}
+
+
+def routes_with_ids() -> list[tuple[str, str, str]]:
+    app = create_app("testing")
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.arguments or rule.arguments <= NOT_PATIENT_DATA:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found.append((rule.endpoint, rule.rule, method))
+    return sorted(found)
+
+
+ROUTES = routes_with_ids()
+
+
+@pytest.fixture
+def record_of_a(db, flow):  # noqa: F811  (the imported fixture)
+    """Patient A's record, reachable through every kind of id a route takes."""
+    consultation = flow.accepted(files=[upload_file()])
+    patient = consultation.patient
+    message = consultations.post_message(consultation, patient, "my readings", upload_file(PNG, "bp.png"))
+    address = Address(patient_id=patient.id, recipient=patient.display_name, phone=patient.phone,
+                      province="Shanghai", city="Shanghai", street="1 Example Road", is_default=True)
+    allergy = Allergy(patient_id=patient.id, kind=AllergyKind.CLASS, substance="penicillins",
+                      reaction="rash", severity=Severity.MODERATE)
+    db.session.add_all([address, allergy])
+    db.session.commit()
+    return consultation, {
+        "consultation_id": consultation.id,
+        "upload_id": message.upload_id,
+        "condition_id": consultation.condition_id,
+        "address_id": address.id,
+        "allergy_id": allergy.id,
+        "user_id": patient.id,
+    }
+
+
+def test_every_id_a_route_takes_is_covered_by_this_test(record_of_a):
+    _, ids = record_of_a
+    unknown = {(endpoint, rule) for endpoint, rule, _ in ROUTES
+               if not {arg.split(":")[-1] for arg in _arguments(rule)} <= set(ids)}
+    assert not unknown, f"routes with ids this test does not know how to fill: {sorted(unknown)}"
+    assert {"consultations.detail", "patients.upload", "patients.remove_address",
+            "patients.withdraw_allergy", "admin.user_detail"} <= {endpoint for endpoint, _, _ in ROUTES}
+
+
+def _arguments(rule: str) -> list[str]:
+    return [part.split(">")[0].lstrip("<") for part in rule.split("<")[1:]]
+
+
+def _path(rule: str, ids: dict) -> str:
+    path = rule
+    for argument in _arguments(rule):
+        path = path.replace(f"<{argument}>", str(ids[argument.split(':')[-1]]))
+    return path
+
+
+def _changes() -> int:
+    # Refusals may be audited, but no clinical row may change: count everything except audit rows.
+    return sum(_db.session.scalar(select(func.count()).select_from(table))
+               for table in _db.metadata.sorted_tables if table.name != AuditEvent.__tablename__)
+
+
+@pytest.mark.parametrize(("endpoint", "rule", "method"), ROUTES, ids=[f"{m} {e}" for e, _, m in ROUTES])
+def test_other_patients_and_unrelated_doctors_are_refused(db, record_of_a, as_user, endpoint, rule,  # noqa: F811
+                                                       method):
+    consultation, ids = record_of_a
+    path = _path(rule, ids)
+    rows_before = _changes()
+    status_before = consultation.status
+    for outsider in (factories.make_patient(), factories.make_user(Role.DOCTOR)):
+        response = as_user(outsider).open(path, method=method, data={
+            "reason": "x", "body": "x", "rating": "5", "note": "x", "decision": "verify"})
+        assert response.status_code in (403, 404), f"{outsider.role} {method} {path} → {response.status_code}"
+    db.session.expire_all()
+    assert db.session.get(type(consultation), consultation.id).status == status_before
+    # Two outsider accounts were created above; nothing else may have been written.
+    assert _changes() == rows_before + 2 + 1  # two users and the doctor's profile
