@@ -29,7 +29,9 @@ from app.consultations.states import OPEN_STATUSES, ConsultationStatus
 from app.database import utcnow
 from app.errors import DomainError
 from app.extensions import db
+from app.i18n import current_language
 from app.integrations.stripe_gateway import gateway
+from app.patients import catalog
 from app.payments import services as payments
 from app.payments.models import PaymentStatus
 from app.policy import patient_data, roles_required
@@ -155,7 +157,11 @@ def book():
     # Read after any rollback, so the page shows what is really stored.
     conditions = consultations.verified_conditions(patient)
     doctors = consultations.bookable_doctors(department or None)
-    form.condition_id.choices = [SelectChoice(c.id, f"{c.name} ({c.icd10_code})") for c in conditions]
+    language = current_language()
+    form.condition_id.choices = [
+        SelectChoice(c.id, f"{catalog.icd10_name(c.icd10_code, language, c.name)} ({c.icd10_code})")
+        for c in conditions
+    ]
     form.doctor_id.choices = [SelectChoice(d.id, d.display_name) for d, _waiting in doctors]
     record("consultation.booking_form_viewed", patient=patient)
     db.session.commit()

@@ -171,7 +171,7 @@ def test_the_doctor_sees_the_whole_record_and_can_open_the_proof(db, flow, as_us
 
     browser = as_user(doctor)
     page = text(browser.get(f"/consultations/{current.id}"))
-    assert "Li Si" in page and "Penicillin" in page and "Essential hypertension" in page
+    assert "Li Si" in page and "Penicillin" in page and "Essential (primary) hypertension" in page
     assert "Gout pending review" not in page
     assert "Uncontrolled hypertension" in page  # the earlier consultation's assessment
     assert f'href="/patients/uploads/{condition.proof_upload_id}"' in page
