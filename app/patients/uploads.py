@@ -19,6 +19,9 @@ SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg"),
 )
 EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+# What a file's name says it is; a name that disagrees with the bytes is a disguised file.
+TYPE_BY_EXTENSION = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg",
+                     ".jpeg": "image/jpeg"}
 
 
 def sniff_type(head: bytes) -> str | None:
@@ -44,8 +47,12 @@ def save_upload(file: FileStorage, *, patient, uploaded_by, purpose: UploadPurpo
     if len(data) > limit:
         raise DomainError({field: _l("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024))})
     content_type = sniff_type(data[:16])
-    if content_type is None:
+    claimed = TYPE_BY_EXTENSION.get(Path(file.filename or "").suffix.lower())
+    if content_type is None or claimed is None:
         raise DomainError({field: _l("Only PDF, JPEG and PNG files are accepted.")})
+    if claimed != content_type:
+        raise DomainError({field: _l("The file's content does not match its name (%(name)s).",
+                                     name=Path(file.filename).name)})
     key = f"{patient.id}/{secrets.token_hex(16)}{EXTENSIONS[content_type]}"
     path = upload_root() / key
     path.parent.mkdir(parents=True, exist_ok=True)

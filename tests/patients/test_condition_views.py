@@ -80,9 +80,9 @@ def test_patient_records_a_condition_with_proof_and_sees_it_pending(
     assert (added.patient_id, added.actor_id) == (patient.id, patient.id)
 
 
-def test_a_png_named_pdf_is_stored_and_served_as_the_png_it_is(db, patient_with_profile):
+def test_a_png_proof_is_stored_and_served_inline_as_an_image(db, patient_with_profile):
     web, _patient = patient_with_profile()
-    post_condition(web, data=PNG, name="record.pdf")
+    post_condition(web, data=PNG, name="record.png")
     [upload] = rows(db, Upload)
     assert upload.content_type == "image/png"
     response = web.get(f"/patients/uploads/{upload.id}")
@@ -93,6 +93,8 @@ def test_a_png_named_pdf_is_stored_and_served_as_the_png_it_is(db, patient_with_
 
 
 REFUSED = {
+    "png renamed pdf": (PNG, "record.pdf", "The file&#39;s content does not match its name (record.pdf).",
+                        "文件内容与文件名不符（record.pdf）。"),
     "html renamed png": (HTML, "scan.png", ONLY_TYPES, "仅接受 PDF、JPEG 和 PNG 文件。"),
     "11 MB": (PNG + b"\0" * (11 * 1024 * 1024), "big.png", "The file is larger than 10 MB.",
               "文件超过 10 MB。"),
