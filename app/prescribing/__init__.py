@@ -1,0 +1,1 @@
+"""Prescribing: structured, e-signed prescriptions written inside a consultation (no pages yet)."""
