@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.worker import run_once
+from tests.e2e.pages import open_menu
 
 pytestmark = pytest.mark.e2e
 
@@ -40,13 +41,6 @@ def last_code_sent_to(live_app, e164: str) -> str:
         if phone == e164:
             return re.search(r"\b(\d{6})\b", body).group(1)
     raise AssertionError(f"no SMS was sent to {e164}")
-
-
-def open_menu(page: Page) -> None:
-    """On a phone-sized screen the navigation sits behind the menu button."""
-    toggler = page.locator(".navbar-toggler")
-    if toggler.is_visible() and toggler.get_attribute("aria-expanded") != "true":
-        toggler.click()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from app.extensions import db
 from app.worker import run_once
 from tests import factories
-from tests.e2e.test_patient_record_journey import fits_the_screen, open_menu, sign_in
+from tests.e2e.pages import fits_the_screen, open_menu, sign_in
 
 pytestmark = pytest.mark.e2e
 

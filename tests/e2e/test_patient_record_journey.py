@@ -5,6 +5,7 @@ from playwright.sync_api import Page, expect
 
 from app.extensions import db
 from tests import factories
+from tests.e2e.pages import fits_the_screen, open_menu, sign_in, sign_out
 from tests.patients.conftest import PNG
 
 pytestmark = pytest.mark.e2e
@@ -38,30 +39,6 @@ def uploads_in_tmp(live_app, tmp_path):
     live_app.config["UPLOAD_FOLDER"] = str(tmp_path)
     yield tmp_path
     live_app.config["UPLOAD_FOLDER"] = previous
-
-
-def open_menu(page: Page) -> None:
-    toggler = page.locator(".navbar-toggler")
-    if toggler.is_visible() and toggler.get_attribute("aria-expanded") != "true":
-        toggler.click()
-
-
-def sign_in(page: Page, base: str, login: str) -> None:
-    # By field id: before signing in the page's language is the browser's or the last user's.
-    page.goto(base + "/accounts/login")
-    page.locator("#identifier").fill(login)
-    page.locator("#password").fill(factories.PASSWORD)
-    page.locator("main #submit").click()
-
-
-def sign_out(page: Page) -> None:
-    open_menu(page)
-    page.locator("#logout-button").click()
-    page.wait_for_url("**/accounts/login")
-
-
-def fits_the_screen(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
