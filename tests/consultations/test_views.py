@@ -381,3 +381,12 @@ def test_consultation_pages_have_no_inline_script_and_speak_the_users_language(d
             assert not audit(page).problems, (path, audit(page).problems)
             if language == "zh":
                 assert "Consultation" not in re.sub(r"<[^>]+>", "", page), path
+
+
+def test_a_chinese_reader_sees_the_condition_named_in_chinese(db, flow, as_user):
+    patient = factories.make_patient(locale="zh")
+    condition = flow.condition(patient, icd10_code="I10", name="Essential hypertension")
+    consultation = flow.paid(condition=condition)
+    page = as_user(patient).get(f"/consultations/{consultation.id}").get_data(as_text=True)
+    assert "原发性高血压" in page
+    assert "Essential hypertension" not in page
