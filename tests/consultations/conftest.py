@@ -14,7 +14,7 @@ from app.patients.models import Condition, ConditionStatus, UploadPurpose
 from app.patients.uploads import save_upload
 from app.payments import services as payments
 from tests import factories
-from tests.payments.conftest import deliver, intent_event, stripe_client  # noqa: F401  (fixtures)
+from tests.payments.conftest import CallCounter, deliver, intent_event, stripe_client  # noqa: F401
 
 PDF = b"%PDF-1.4\n% test proof\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -22,20 +22,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 def upload_file(data: bytes = PDF, name: str = "record.pdf") -> FileStorage:
     return FileStorage(BytesIO(data), filename=name)
-
-
-class CallCounter:
-    """Counts calls to one gateway method while still making them (against localstripe)."""
-
-    def __init__(self, monkeypatch, gateway, name):
-        self.calls = 0
-        original = getattr(gateway, name)
-
-        def counted(*args, **kwargs):
-            self.calls += 1
-            return original(*args, **kwargs)
-
-        monkeypatch.setattr(gateway, name, counted)
 
 
 class Flow:

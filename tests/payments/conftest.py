@@ -57,3 +57,17 @@ def intent_event(intent: dict, event_type: str, event_id: str) -> dict:
 @pytest.fixture
 def stripe_client(localstripe):
     return stripe.StripeClient("sk_test_inspect", base_addresses={"api": localstripe.url})
+
+
+class CallCounter:
+    """Counts calls to one gateway method while still making them (against localstripe)."""
+
+    def __init__(self, monkeypatch, gateway, name):
+        self.calls = 0
+        original = getattr(gateway, name)
+
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(gateway, name, counted)

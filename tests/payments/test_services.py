@@ -7,7 +7,7 @@ from app.integrations.stripe_gateway import Intent
 from app.payments import services as payments
 from app.payments.models import PaymentStatus
 from tests import factories
-from tests.payments.conftest import TEST_PAYABLE
+from tests.payments.conftest import TEST_PAYABLE, CallCounter
 
 
 def authorized_payment(db, stripe_client, amount=3000):
@@ -21,18 +21,6 @@ def authorized_payment(db, stripe_client, amount=3000):
         stripe_client.v1.payment_intents.retrieve(intent.id).to_dict()))
     db.session.commit()
     return payment
-
-
-class CallCounter:
-    def __init__(self, monkeypatch, gateway, name):
-        self.calls = 0
-        original = getattr(gateway, name)
-
-        def counted(*args, **kwargs):
-            self.calls += 1
-            return original(*args, **kwargs)
-
-        monkeypatch.setattr(gateway, name, counted)
 
 
 @pytest.fixture
