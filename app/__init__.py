@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.patients import bp as patients_bp
     from app.payments import bp as payments_bp
+    from app.prescribing import bp as prescribing_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -77,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(consultations_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(drugs_bp)
+    app.register_blueprint(prescribing_bp)
 
 
 def register_integrations(app: Flask) -> None:

@@ -8,8 +8,10 @@ from app import create_app
 from app.accounts.models import Role
 from app.audit.models import AuditEvent
 from app.consultations import services as consultations
+from app.drugs import services as drug_services
 from app.extensions import db as _db
 from app.patients.models import Address, Allergy, AllergyKind, Severity
+from app.prescribing import services as rx
 from tests import factories
 from tests.consultations.conftest import (  # noqa: F401  (fixtures used by name)
     as_user,
@@ -18,6 +20,7 @@ from tests.consultations.conftest import (  # noqa: F401  (fixtures used by name
     stripe_client,
     upload_file,
 )
+from tests.drugs.conftest import drug_row
 from tests.patients.conftest import PNG
 
 # Catalogue rows are not anyone's record: every doctor and pharmacist may read them.
@@ -49,8 +52,15 @@ def record_of_a(db, flow):  # noqa: F811  (the imported fixture)
     allergy = Allergy(patient_id=patient.id, kind=AllergyKind.CLASS, substance="penicillins",
                       reaction="rash", severity=Severity.MODERATE)
     db.session.add_all([address, allergy])
+    # A draft, so that a missing object check on any prescribing verb would visibly change it.
+    drug = drug_services.create_drug(drug_row())
+    prescription = rx.start(consultation, consultation.doctor, condition_id=consultation.condition_id)
+    line = rx.add_item(prescription, consultation.doctor, drug_id=drug.id, dose="5", dose_unit="mg",
+                       frequency="QD", duration_days=7)
     db.session.commit()
     return consultation, {
+        "prescription_id": prescription.id,
+        "item_id": line.id,
         "consultation_id": consultation.id,
         "upload_id": message.upload_id,
         "condition_id": consultation.condition_id,
@@ -66,7 +76,8 @@ def test_every_id_a_route_takes_is_covered_by_this_test(record_of_a):
                if not {arg.split(":")[-1] for arg in _arguments(rule)} <= set(ids)}
     assert not unknown, f"routes with ids this test does not know how to fill: {sorted(unknown)}"
     assert {"consultations.detail", "patients.upload", "patients.remove_address",
-            "patients.withdraw_allergy", "admin.user_detail"} <= {endpoint for endpoint, _, _ in ROUTES}
+            "patients.withdraw_allergy", "admin.user_detail", "prescribing.remove_item",
+            "prescribing.sign"} <= {endpoint for endpoint, _, _ in ROUTES}
 
 
 def _arguments(rule: str) -> list[str]:

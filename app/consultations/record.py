@@ -1,6 +1,6 @@
-"""What the doctor of a consultation sees of the patient: profile, verified conditions, allergies, history."""
+"""What the doctor of a consultation sees of the patient: record, prescriptions and past consultations."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
@@ -9,6 +9,7 @@ from app.consultations.models import Consultation
 from app.consultations.states import ConsultationStatus
 from app.extensions import db
 from app.patients.models import Allergy, Condition, ConditionStatus, PatientProfile
+from app.prescribing.queries import history as prescription_history
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class PatientRecord:
     conditions: list[Condition]
     allergies: list[Allergy]
     past: list[Consultation]
+    prescriptions: list = field(default_factory=list)
 
 
 def age_on(born: date, today: date) -> int:
@@ -42,4 +44,4 @@ def patient_record(consultation: Consultation) -> PatientRecord:
         .order_by(Consultation.created_at.desc()).limit(50)).all()
     age = age_on(profile.date_of_birth, date.today()) if profile else None
     return PatientRecord(profile=profile, age=age, conditions=list(conditions), allergies=list(allergies),
-                         past=list(past))
+                         past=list(past), prescriptions=prescription_history(patient_id))

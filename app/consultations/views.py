@@ -71,13 +71,21 @@ def load(consultation_id: int) -> Consultation:
 
 
 def state_of(consultation: Consultation) -> str:
-    """What the polling script compares: a change in either status means the page is out of date."""
+    """What the polling script compares: a change in a status, or in a prescription the user sees,
+    means the page is out of date."""
+    from app.prescribing import queries as prescriptions
+
     payment = consultations.current_payment(consultation)
-    return f"{consultation.status}/{payment.status if payment else ''}"
+    shown = prescriptions.for_consultation(consultation, current_user)
+    seen = ",".join(prescriptions.digest(p) for p in shown)
+    return f"{consultation.status}/{payment.status if payment else ''}/{seen}"
 
 
 def render_detail(consultation: Consultation, code: int = 200, **forms):
     """The consultation page; forms with errors from a failed action are passed in."""
+    from app.prescribing import queries as prescriptions
+    from app.prescribing import views as prescribing_views
+
     is_doctor = current_user.role == Role.DOCTOR
     payment = consultations.current_payment(consultation)
     confirming = (consultation.status == S.AWAITING_PAYMENT and payment is not None
@@ -88,10 +96,12 @@ def render_detail(consultation: Consultation, code: int = 200, **forms):
         poll_ms=POLL_MILLISECONDS.get("confirming" if confirming else str(consultation.status)),
         now=utcnow(),
         record=patient_record(consultation) if is_doctor else None,
+        prescriptions=prescriptions.for_consultation(consultation, current_user),
         message_form=forms.get("message_form") or MessageForm(formdata=None),
     )
     if is_doctor:
-        context.update(accept_form=AcceptForm(formdata=None),
+        context.update(prescription_form=prescribing_views.start_form_for(consultation),
+                       accept_form=AcceptForm(formdata=None),
                        decline_form=forms.get("decline_form") or DeclineForm(formdata=None),
                        refer_form=forms.get("refer_form") or ReferForm(formdata=None),
                        complete_form=CompleteForm(formdata=None),

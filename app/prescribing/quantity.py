@@ -10,7 +10,7 @@ from fractions import Fraction
 
 from flask_babel import lazy_gettext as _l
 
-from app.drugs.models import Drug, PackUnit, StrengthUnit
+from app.drugs.models import DosageForm, Drug, PackUnit, StrengthUnit
 from app.errors import DomainError
 from app.prescribing.models import Frequency, PrescribedUnit
 
@@ -23,8 +23,12 @@ DOSES_PER_DAY: dict[Frequency, Fraction] = {
 # Mass units in micrograms, so a dose in mg can be counted against a strength in µg.
 MICROGRAMS = {"µg": Fraction(1), "mg": Fraction(1000), "g": Fraction(1_000_000)}
 
-# Units that are taken whole: a dose of 7.5 mg from 5 mg tablets is two tablets, not one and a half.
+# Units that are taken whole: a capsule, a patch or an inhaler puff cannot be divided, so a dose
+# between two whole units is rounded up to the next one.
 WHOLE_UNITS = frozenset({PackUnit.TABLET, PackUnit.CAPSULE, PackUnit.DOSE, PackUnit.PATCH, PackUnit.IMPLANT})
+# Plain tablets may be halved (7.5 mg from 5 mg tablets is 1½); coated, sustained- and controlled-release
+# tablets must be swallowed whole, so they stay in WHOLE_UNITS' rule.
+SPLITTABLE_FORMS = frozenset({DosageForm.TABLET})
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,8 @@ def _ratio(dose: Fraction, dose_unit: str, strength: Fraction, strength_unit: st
     return None
 
 
-def units_per_dose(drug: Drug, dose: Decimal, dose_unit: PrescribedUnit) -> Fraction:
-    """How much of the drug's pack unit one dose takes; DomainError when the unit does not fit."""
+def exact_units_per_dose(drug: Drug, dose: Decimal, dose_unit: PrescribedUnit) -> Fraction:
+    """One dose in the drug's pack unit, unrounded (½ tablet); DomainError when the unit does not fit."""
     dose_f, strength = Fraction(dose), Fraction(drug.strength)
     if dose_unit == drug.pack_unit:  # "2 tablets", "1 patch"
         units = dose_f
@@ -62,8 +66,16 @@ def units_per_dose(drug: Drug, dose: Decimal, dose_unit: PrescribedUnit) -> Frac
     if units is None:
         raise DomainError({"dose_unit": _l("This dose unit does not fit the drug's strength (%(unit)s).",
                                            unit=drug.strength_unit.value)})
+    return units
+
+
+def units_per_dose(drug: Drug, dose: Decimal, dose_unit: PrescribedUnit) -> Fraction:
+    """What one dose takes from the pack: plain tablets in halves, capsules, patches and the rest whole."""
+    units = exact_units_per_dose(drug, dose, dose_unit)
+    if drug.dosage_form in SPLITTABLE_FORMS:
+        return Fraction(math.ceil(units * 2), 2)
     if drug.pack_unit in WHOLE_UNITS:
-        units = Fraction(math.ceil(units))
+        return Fraction(math.ceil(units))
     return units
 
 

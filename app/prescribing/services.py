@@ -169,7 +169,7 @@ def set_supply(prescription: Prescription, doctor, category, *, reason: str = ""
            detail=f"category={category}")
 
 
-def _parse_dose(value) -> Decimal:
+def parse_dose(value) -> Decimal:
     try:
         dose = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
@@ -193,7 +193,7 @@ def _parse_times(text: str, frequency: Frequency, per_day) -> str:
     return ",".join(times)
 
 
-def _choice(enum_cls, value, field: str):
+def choice_of(enum_cls, value, field: str):
     try:
         return enum_cls(value)
     except ValueError:
@@ -208,10 +208,10 @@ def add_item(prescription: Prescription, doctor, *, drug_id, dose, dose_unit, fr
     if len(prescription.items) >= MAX_ITEMS:
         raise DomainError({"drug_id": _l("A prescription holds at most %(count)d drugs.", count=MAX_ITEMS)})
     drug = _check_drug(db.session.get(Drug, drug_id) if drug_id else None)
-    dose = _parse_dose(dose)
-    dose_unit = _choice(PrescribedUnit, dose_unit, "dose_unit")
-    frequency = _choice(Frequency, frequency, "frequency")
-    route = _choice(Route, route, "route") if route else drug.route
+    dose = parse_dose(dose)
+    dose_unit = choice_of(PrescribedUnit, dose_unit, "dose_unit")
+    frequency = choice_of(Frequency, frequency, "frequency")
+    route = choice_of(Route, route, "route") if route else drug.route
     if frequency == Frequency.PRN:
         if not isinstance(max_doses_per_day, int) or not 1 <= max_doses_per_day <= 24:
             raise DomainError({"max_doses_per_day": _l(

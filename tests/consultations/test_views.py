@@ -296,7 +296,7 @@ def test_the_in_progress_page_polls_messages_and_a_waiting_one_polls_the_status(
     assert 'data-mode="status"' in page and "js/consultation.js" in page
     consultation = flow.accepted()
     page = text(as_user(consultation.patient).get(f"/consultations/{consultation.id}"))
-    assert 'data-mode="messages"' in page and 'data-state="in_progress/captured"' in page
+    assert 'data-mode="messages"' in page and 'data-state="in_progress/captured/"' in page
 
 
 # ---- access, audit, pages -----------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from tests.payments.conftest import deliver, stripe_client  # noqa: F401  (fixtu
 
 # Only the rows the tests use, straight from the shipped file, so the facts are the real ones.
 CODES = ("AMLODIPINE-5MG-TAB", "METHOTREXATE-2.5MG-TAB", "INSULIN-GLARGINE-300IU-PEN", "SALBUTAMOL-100UG-INH",
-         "LIRAGLUTIDE-18MG-PEN", "OXYCODONE-10MG-SRTAB", "DIAZEPAM-2.5MG-TAB", "METFORMIN-500MG-TAB")
+         "LIRAGLUTIDE-18MG-PEN", "OXYCODONE-10MG-SRTAB", "DIAZEPAM-2.5MG-TAB", "METFORMIN-500MG-TAB",
+         "NIFEDIPINE-30MG-CRTAB")
 
 
 @pytest.fixture

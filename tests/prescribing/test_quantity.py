@@ -14,11 +14,25 @@ def test_tablets_amlodipine_5_mg_once_daily_for_28_days(visit, draft):
     assert (line.quantity_packs, line.days_supply) == (1, 28)
 
 
-def test_each_tablet_dose_is_rounded_up_to_whole_tablets(visit, draft):
-    # 7.5 mg from 5 mg tablets is 2 tablets a dose (no splitting): 2 × 7 = 14 tablets = 1 pack of 28;
-    # 28 tablets / 2 a day = 14 days.
+def test_a_plain_tablet_dose_is_counted_in_half_tablets(visit, draft):
+    # 7.5 mg from 5 mg plain tablets is 1½ tablets a dose: 1.5 × 7 = 10.5 tablets → 1 pack of 28;
+    # 28 tablets / 1.5 a day = 18.67 → 18 whole days.
     line = item(draft, visit.doctor, visit.drugs, dose="7.5", dose_unit="mg", frequency="QD", duration_days=7)
-    assert (line.quantity_packs, line.days_supply) == (1, 14)
+    assert (line.quantity_packs, line.days_supply) == (1, 18)
+
+
+def test_a_dose_between_half_tablets_is_rounded_up_to_the_next_half(visit, draft):
+    # 6 mg from 5 mg tablets cannot be measured: 1½ tablets a dose, as for 7.5 mg.
+    line = item(draft, visit.doctor, visit.drugs, dose="6", dose_unit="mg", frequency="QD", duration_days=7)
+    assert (line.quantity_packs, line.days_supply) == (1, 18)
+
+
+def test_a_controlled_release_tablet_is_never_split(visit, draft):
+    # Nifedipine 30 mg controlled-release, 7 per pack: 45 mg is 2 whole tablets a dose (1½ would break
+    # the release mechanism): 2 × 7 = 14 tablets = 2 packs; 14 / 2 a day = 7 days.
+    line = item(draft, visit.doctor, visit.drugs, "NIFEDIPINE-30MG-CRTAB", dose="45", dose_unit="mg",
+                frequency="QD", duration_days=7)
+    assert (line.quantity_packs, line.days_supply) == (2, 7)
 
 
 def test_a_dose_in_grams_counts_against_a_strength_in_mg(visit, draft):

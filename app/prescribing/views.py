@@ -1,0 +1,321 @@
+"""Prescription pages: the doctor drafts, signs, extends and revises; the patient reads and confirms."""
+
+from datetime import date
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from app.accounts.models import Role
+from app.audit.services import record
+from app.consultations import services as consultations
+from app.consultations.models import Consultation
+from app.drugs import services as drug_catalogue
+from app.drugs.models import Drug
+from app.errors import DomainError
+from app.extensions import db
+from app.i18n import current_language
+from app.patients import catalog
+from app.patients.services import active_allergies
+from app.policy import patient_data, roles_required
+from app.prescribing import bp, directions, quantity, queries
+from app.prescribing import services as rx
+from app.prescribing.forms import (
+    ConfirmLongForm,
+    ExtendForm,
+    ItemForm,
+    RemoveItemForm,
+    ReviseForm,
+    SignForm,
+    StartForm,
+    SupplyForm,
+)
+from app.prescribing.models import Frequency, PrescribedUnit, Prescription, PrescriptionItem
+from app.prescribing.states import REVISABLE, PrescriptionStatus
+
+S = PrescriptionStatus
+SEARCH_LIMIT = 20
+PARTICIPANTS = (Role.DOCTOR, Role.PATIENT)
+
+
+@bp.app_context_processor
+def prescribing_helpers() -> dict:
+    return {"sig_directions": directions.directions, "sig_supply": directions.supply,
+            "sig_code": directions.code, "drug_name": drug_name}
+
+
+def drug_name(drug: Drug) -> str:
+    return drug.generic_name_zh if current_language() == "zh" else drug.generic_name_en
+
+
+def load(prescription_id: int) -> Prescription:
+    """The prescription, if the signed-in user may see it; 404 otherwise (no hint that it exists)."""
+    prescription = db.session.get(Prescription, prescription_id)
+    if prescription is None or not queries.visible_to(prescription, current_user):
+        abort(404)
+    return prescription
+
+
+def _viewed(prescription: Prescription, action: str = "prescription.viewed") -> None:
+    record(action, obj=prescription, patient=prescription.patient_id)
+
+
+def render_detail(prescription: Prescription, code: int = 200, **forms):
+    """The prescription page; forms carrying errors from a refused action are passed in."""
+    is_doctor = current_user.role == Role.DOCTOR
+    context = dict(prescription=prescription, is_doctor=is_doctor, today=queries.today(),
+                   is_valid=rx.is_valid(prescription), signature_ok=rx.verify_signature(prescription),
+                   newer=queries.newer_version(prescription), language=current_language())
+    if is_doctor and prescription.status == S.DRAFT:
+        item_form = forms.get("item_form") or ItemForm(formdata=None)
+        context.update(
+            item_form=item_form, results=_search_results(item_form),
+            supply_form=forms.get("supply_form") or SupplyForm(formdata=None, obj=prescription),
+            sign_form=forms.get("sign_form") or SignForm(formdata=None), remove_form=RemoveItemForm(),
+            allergies=active_allergies(prescription.patient), max_items=rx.MAX_ITEMS)
+    elif is_doctor:
+        extend_form = forms.get("extend_form") or ExtendForm(formdata=None)
+        extend_form.valid_until.choices = [SelectChoice(day.isoformat(), day.isoformat())
+                                           for day in queries.extension_days(prescription)]
+        context.update(extend_form=extend_form, revise_form=ReviseForm(),
+                       can_revise=prescription.status in REVISABLE and context["newer"] is None
+                       and prescription.consultation.status == "in_progress")
+    else:
+        context.update(confirm_form=ConfirmLongForm())
+    return render_template("prescribing/detail.html", **context), code
+
+
+def _search_results(form: ItemForm) -> list[Drug]:
+    """Server-side search for the drug list (the typeahead script fills the same list as you type)."""
+    chosen = db.session.get(Drug, form.drug_id.data) if form.drug_id.data else None
+    query = (form.query.data or "").strip()
+    found = list(db.session.scalars(drug_catalogue.search(query).limit(SEARCH_LIMIT))) if query else []
+    if chosen is not None and chosen not in found:
+        found.insert(0, chosen)
+    return found
+
+
+def _act(prescription: Prescription, verb, success: str, form=None, name: str = ""):
+    """One change as one transaction; on refusal the page again with the reasons on the form."""
+    try:
+        verb()
+    except DomainError as error:
+        db.session.rollback()
+        if isinstance(error, rx.WrongPassword):  # its audit row was rolled back with the rest
+            record("prescription.sign_refused", obj=prescription, patient=prescription.patient_id,
+                   detail="wrong password")
+        error.apply_to(form)
+        _viewed(prescription, "prescription.action_refused")
+        db.session.commit()
+        if form is None:
+            return redirect(url_for("prescribing.detail", prescription_id=prescription.id), code=303)
+        return render_detail(prescription, 400, **{name: form})
+    db.session.commit()
+    flash(success, "success")
+    return None
+
+
+def _invalid(prescription: Prescription, form, name: str):
+    _viewed(prescription, "prescription.action_refused")
+    db.session.commit()
+    return render_detail(prescription, 400, **{name: form})
+
+
+def _back(prescription: Prescription, anchor: str | None = None):
+    return redirect(url_for("prescribing.detail", prescription_id=prescription.id, _anchor=anchor), code=303)
+
+
+# ---- patient ------------------------------------------------------------------------------------
+
+@bp.route("/")
+@roles_required(Role.PATIENT)
+@patient_data
+def index():
+    patient = current_user._get_current_object()
+    prescriptions = queries.for_patient(patient)
+    record("prescription.list_viewed", patient=patient)
+    db.session.commit()
+    return render_template("prescribing/index.html", prescriptions=prescriptions, today=queries.today())
+
+
+@bp.route("/<int:prescription_id>/confirm", methods=["POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def confirm(prescription_id: int):
+    prescription = load(prescription_id)
+    if not ConfirmLongForm().validate_on_submit():
+        abort(400)
+    patient = current_user._get_current_object()
+    return _act(prescription, lambda: rx.confirm_long(prescription, patient),
+                _("Thank you. Your doctor can now sign the long prescription.")) or _back(prescription)
+
+
+# ---- both ---------------------------------------------------------------------------------------
+
+@bp.route("/<int:prescription_id>")
+@roles_required(*PARTICIPANTS)
+@patient_data
+def detail(prescription_id: int):
+    prescription = load(prescription_id)
+    _viewed(prescription)
+    db.session.commit()
+    return render_detail(prescription)
+
+
+# ---- doctor -------------------------------------------------------------------------------------
+
+@bp.route("/start/<int:consultation_id>", methods=["POST"])
+@roles_required(Role.DOCTOR)
+@patient_data
+def start(consultation_id: int):
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None or not consultations.visible_to(consultation, current_user):
+        abort(404)
+    form = StartForm()
+    detail_url = url_for("consultations.detail", consultation_id=consultation.id, _anchor="prescriptions")
+    try:
+        if not form.validate_on_submit():
+            raise DomainError({"condition_id": _("Choose a diagnosis the patient has on file.")})
+        prescription = rx.start(consultation, current_user._get_current_object(),
+                                condition_id=form.condition_id.data)
+    except DomainError as error:
+        db.session.rollback()
+        error.apply_to(None)
+        record("consultation.action_refused", obj=consultation, patient=consultation.patient_id)
+        db.session.commit()
+        return redirect(detail_url, code=303)
+    db.session.commit()
+    return _back(prescription, "add-item")
+
+
+@bp.route("/<int:prescription_id>/items", methods=["POST"])
+@roles_required(Role.DOCTOR)
+@patient_data
+def add_item(prescription_id: int):
+    prescription = load(prescription_id)
+    form = ItemForm()
+    if form.search.data:  # the no-script search button: show the matches, keep what was typed
+        _viewed(prescription)
+        db.session.commit()
+        form.drug_id.errors = []
+        return render_detail(prescription, item_form=form)
+    if not form.validate_on_submit():
+        return _invalid(prescription, form, "item_form")
+    doctor = current_user._get_current_object()
+    return _act(prescription, lambda: rx.add_item(
+        prescription, doctor, drug_id=form.drug_id.data, dose=form.dose.data, dose_unit=form.dose_unit.data,
+        frequency=form.frequency.data, duration_days=form.duration_days.data, route=form.route.data or None,
+        max_doses_per_day=form.max_doses_per_day.data, times_of_day=form.times_of_day.data,
+        instructions=form.instructions.data), _("Added to the prescription."), form, "item_form") \
+        or _back(prescription, "items")
+
+
+@bp.route("/<int:prescription_id>/items/<int:item_id>/remove", methods=["POST"])
+@roles_required(Role.DOCTOR)
+@patient_data
+def remove_item(prescription_id: int, item_id: int):
+    prescription = load(prescription_id)
+    line = db.session.get(PrescriptionItem, item_id)
+    if line is None or line.prescription_id != prescription.id or not RemoveItemForm().validate_on_submit():
+        abort(404)
+    doctor = current_user._get_current_object()
+    return _act(prescription, lambda: rx.remove_item(prescription, doctor, line),
+                _("Removed from the prescription.")) or _back(prescription, "items")
+
+
+@bp.route("/<int:prescription_id>/supply", methods=["POST"])
+@roles_required(Role.DOCTOR)
+@patient_data
+def supply(prescription_id: int):
+    prescription = load(prescription_id)
+    form = SupplyForm()
+    if not form.validate_on_submit():
+        return _invalid(prescription, form, "supply_form")
+    doctor = current_user._get_current_object()
+    return _act(prescription, lambda: rx.set_supply(
+        prescription, doctor, form.supply_category.data, reason=form.chronic_reason.data,
+        assessment=form.long_assessment.data), _("Supply saved."), form, "supply_form") \
+        or _back(prescription, "supply")
+
+
+@bp.route("/<int:prescription_id>/sign", methods=["POST"])
+@roles_required(Role.DOCTOR)
+@patient_data
+def sign(prescription_id: int):
+    prescription = load(prescription_id)
+    form = SignForm()
+    if not form.validate_on_submit():
+        return _invalid(prescription, form, "sign_form")
+    doctor = current_user._get_current_object()
+    return _act(prescription, lambda: rx.sign(prescription, doctor, form.password.data),
+                _("Prescription signed and sent for pharmacist review."), form, "sign_form") \
+        or _back(prescription)
+
+
+@bp.route("/<int:prescription_id>/extend", methods=["POST"])
+@roles_required(Role.DOCTOR)
+@patient_data
+def extend(prescription_id: int):
+    prescription = load(prescription_id)
+    form = ExtendForm()
+    form.valid_until.choices = [SelectChoice(d.isoformat(), d.isoformat())
+                                for d in queries.extension_days(prescription)]
+    if not form.validate_on_submit():
+        return _invalid(prescription, form, "extend_form")
+    try:
+        until = date.fromisoformat(form.valid_until.data)
+    except ValueError:
+        form.valid_until.errors = [_("Choose the new last valid day.")]
+        return _invalid(prescription, form, "extend_form")
+    doctor = current_user._get_current_object()
+    return _act(prescription, lambda: rx.extend_validity(prescription, doctor, until),
+                _("Validity extended."), form, "extend_form") or _back(prescription)
+
+
+@bp.route("/<int:prescription_id>/revise", methods=["POST"])
+@roles_required(Role.DOCTOR)
+@patient_data
+def revise(prescription_id: int):
+    prescription = load(prescription_id)
+    if not ReviseForm().validate_on_submit():
+        abort(400)
+    doctor = current_user._get_current_object()
+    created = []
+    return _act(prescription, lambda: created.append(rx.revise(prescription, doctor)),
+                _("A new version was started. Change it and sign it to replace the signed one.")) \
+        or _back(created[0], "items")
+
+
+@bp.route("/quantity.json")
+@roles_required(Role.DOCTOR)
+def quantity_preview():
+    """Packs and days' supply for the sig being typed; catalogue arithmetic only, no patient data."""
+    args = request.args
+    drug = db.session.get(Drug, args.get("drug_id", type=int) or 0)
+    duration = args.get("duration_days", type=int)
+    frequency = args.get("frequency", "")
+    max_per_day = args.get("max_doses_per_day", type=int)
+    if drug is None or not duration or duration < 1 or frequency not in set(Frequency):
+        return jsonify(text=None)
+    if frequency == Frequency.PRN and not max_per_day:
+        return jsonify(text=None)
+    try:
+        dose = rx.parse_dose(args.get("dose", ""))
+        unit = rx.choice_of(PrescribedUnit, args.get("dose_unit", ""), "dose_unit")
+        amount = quantity.compute(drug, dose, unit, Frequency(frequency), duration, max_per_day)
+    except DomainError as error:
+        return jsonify(text=None, error=" ".join(str(m) for m in error.reasons.values()))
+    return jsonify(packs=amount.packs, days_supply=amount.days_supply,
+                   text=directions.supply_text(drug, amount.packs, amount.days_supply))
+
+
+def start_form_for(consultation: Consultation) -> StartForm:
+    """The consultation page's 'write a prescription' form, listing the patient's verified diagnoses."""
+    form = StartForm(formdata=None, condition_id=consultation.condition_id)
+    language = current_language()
+    form.condition_id.choices = [
+        SelectChoice(c.id, f"{catalog.icd10_name(c.icd10_code, language, c.name)} ({c.icd10_code})")
+        for c in consultations.verified_conditions(consultation.patient)]
+    return form
+
