@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     from app.patients import bp as patients_bp
     from app.payments import bp as payments_bp
     from app.prescribing import bp as prescribing_bp
+    from app.review import bp as review_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -79,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(drugs_bp)
     app.register_blueprint(prescribing_bp)
+    app.register_blueprint(review_bp)
 
 
 def register_integrations(app: Flask) -> None:

@@ -3,10 +3,13 @@
 import click
 from flask import Flask, current_app
 
+from app.checks.cli import checks
 from app.extensions import db
 
 
 def register(app: Flask) -> None:
+    app.cli.add_command(checks)
+
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Run every job once and exit.")
     def worker_command(once: bool) -> None:

@@ -19,3 +19,4 @@ from app.notifications.models import OutboundSms  # noqa: F401
 from app.patients.models import Address, Allergy, Condition, Consent, PatientProfile, Upload  # noqa: F401
 from app.payments.models import Payment, Refund, StripeEvent  # noqa: F401
 from app.prescribing.models import Prescription, PrescriptionItem  # noqa: F401
+from app.review.models import CheckFinding, PrescriptionReview  # noqa: F401

@@ -87,6 +87,34 @@ def app(database_url, tmp_path_factory, localstripe):
 
 
 @pytest.fixture
+def committed_postgres_app(database_url, tmp_path, localstripe):
+    """An app on a new PostgreSQL database of its own, for tests whose transactions must really
+    commit because several connections work at once (row locks, concurrent claims); dropped after."""
+    base = sa.engine.make_url(database_url)
+    name = f"test_committed_{os.getpid()}"
+    server = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    application = create_app("testing", {
+        "SQLALCHEMY_DATABASE_URI": base.set(database=name).render_as_string(hide_password=False),
+        "UPLOAD_FOLDER": str(tmp_path),
+        "STRIPE_API_BASE": localstripe.url,
+    })
+    with application.app_context():
+        upgrade()
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+        with server.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+@pytest.fixture
 def db(app):
     """Each test runs in a transaction rolled back at the end; commits become savepoints."""
     with app.app_context():

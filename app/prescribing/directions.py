@@ -30,13 +30,21 @@ def _count(value: Fraction) -> str:
         return str(int(whole))
     if part in FRACTIONS:
         return f"{int(whole) or ''}{FRACTIONS[part]}"
-    return format_decimal(Decimal(value.numerator) / Decimal(value.denominator))
+    return _decimal(value)
+
+
+def _decimal(value: Fraction) -> str:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return format_decimal(exact.quantize(Decimal("0.01")) if value.denominator not in (1, 2, 4, 5, 8, 10)
+                          else exact)
 
 
 def amount(value: Fraction | Decimal, unit: PrescribedUnit) -> str:
     """'1 tablet', '2 puffs', '10 units', '5 mg' in the reader's language."""
     value = Fraction(value)
-    text, many = _count(value), 1 if value <= 1 else 2
+    many = 1 if value <= 1 else 2
+    # "½ tablet" is how a patient counts tablets; a measured amount stays a decimal: "2.5 mg".
+    text = _count(value) if unit == PrescribedUnit.TABLET else _decimal(value)
     if unit == PrescribedUnit.TABLET:
         return ngettext("%(amount)s tablet", "%(amount)s tablets", many, amount=text)
     if unit == PrescribedUnit.CAPSULE:

@@ -112,6 +112,10 @@ class ReviseForm(FlaskForm):
     submit = SubmitField(_l("Revise (new version)"))
 
 
+class CancelForm(FlaskForm):
+    submit = SubmitField(_l("Cancel this prescription"))
+
+
 class ConfirmLongForm(FlaskForm):
     submit = SubmitField(_l("I confirm this long prescription"))
 

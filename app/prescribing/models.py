@@ -56,7 +56,8 @@ class Prescription(db.Model):
         sa.CheckConstraint("(signed_at IS NULL) = (signed_by_id IS NULL) AND "
                            "(signed_at IS NULL) = (content_sha256 IS NULL) AND "
                            "(signed_at IS NULL) = (valid_until IS NULL)", name="signature_complete"),
-        sa.CheckConstraint("status = 'draft' OR signed_at IS NOT NULL", name="signed_unless_draft"),
+        sa.CheckConstraint("status IN ('draft', 'cancelled') OR signed_at IS NOT NULL",
+                           name="signed_unless_draft"),
         sa.Index("ix_prescriptions_patient_status", "patient_id", "status"),
     )
 

@@ -25,7 +25,7 @@ def shown_to_patient(prescription: Prescription) -> bool:
     """Signed versions; a draft only when it is a long prescription waiting for their confirmation."""
     if prescription.status == S.DRAFT:
         return prescription.supply_category == SupplyCategory.LONG
-    return True
+    return prescription.signed_at is not None  # a draft the doctor discarded was never the patient's
 
 
 def visible_to(prescription: Prescription, user) -> bool:

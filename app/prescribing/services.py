@@ -1,7 +1,5 @@
 """Prescribing verbs: draft, add/remove items, set the supply, confirm, sign, verify, revise, extend."""
 
-import hashlib
-import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -16,13 +14,14 @@ from app.audit.services import record
 from app.consultations.models import Consultation
 from app.consultations.states import ConsultationStatus
 from app.database import utcnow
-from app.drugs.models import ControlledClass, Drug, Route, format_decimal
+from app.drugs.models import ControlledClass, Drug, Route
 from app.errors import DomainError, InvalidTransition
 from app.extensions import db
 from app.patients.models import Condition, ConditionStatus
 from app.prescribing import quantity
 from app.prescribing.models import Frequency, PrescribedUnit, Prescription, PrescriptionItem, SupplyCategory
-from app.prescribing.states import REVISABLE, PrescriptionStatus, can_move
+from app.prescribing.signature import canonical_content, content_hash, verify_signature  # noqa: F401
+from app.prescribing.states import CANCELLABLE, REVISABLE, PrescriptionStatus, can_move
 
 S = PrescriptionStatus
 MAX_ITEMS = 5
@@ -33,6 +32,11 @@ MAX_VALID_DAYS = 3
 NEVER_LONG = frozenset({ControlledClass.NARCOTIC, ControlledClass.PSYCHOTROPIC_1,
                         ControlledClass.PSYCHOTROPIC_2,
                         ControlledClass.TOXIC, ControlledClass.RADIOACTIVE, ControlledClass.PRECURSOR})
+
+
+# Where a returned prescription may still be revised: the consultation it came from went on or ended
+# normally (not when the patient was sent to an in-person visit).
+ANSWERING_RETURN = (ConsultationStatus.IN_PROGRESS, ConsultationStatus.COMPLETED)
 
 
 class WrongPassword(DomainError):
@@ -55,14 +59,22 @@ def is_valid(prescription: Prescription, now: datetime | None = None) -> bool:
 
 # ---- guards --------------------------------------------------------------------------------------
 
-def _check_doctor(consultation: Consultation, doctor) -> None:
+def _check_doctor(consultation: Consultation, doctor, *, answering_return: bool = False) -> None:
     profile = doctor.doctor_profile if doctor.role == Role.DOCTOR else None
     if profile is None or not profile.is_verified or not doctor.is_active:
         raise DomainError(_l("Only a verified doctor can prescribe."))
     if consultation.doctor_id != doctor.id:
         raise DomainError(_l("You can only prescribe in your own consultations."))
-    if consultation.status != ConsultationStatus.IN_PROGRESS:
+    # A pharmacist may return a prescription after the consultation was completed; the doctor
+    # answers that return without reopening it.
+    allowed = ANSWERING_RETURN if answering_return else (ConsultationStatus.IN_PROGRESS,)
+    if consultation.status not in allowed:
         raise DomainError(_l("Prescriptions can only be written during a consultation in progress."))
+
+
+def _answers_return(prescription: Prescription) -> bool:
+    previous = prescription.previous_version
+    return previous is not None and previous.status == S.RETURNED
 
 
 def _check_condition(condition: Condition | None, patient_id: int) -> Condition:
@@ -79,7 +91,7 @@ def _editable(prescription: Prescription, doctor) -> None:
         raise InvalidTransition(_l("A signed prescription cannot be changed; revise it as a new version."))
     if prescription.doctor_id != doctor.id:
         raise DomainError(_l("Only the prescribing doctor can change this prescription."))
-    _check_doctor(prescription.consultation, doctor)
+    _check_doctor(prescription.consultation, doctor, answering_return=_answers_return(prescription))
 
 
 def _check_drug(drug: Drug | None) -> Drug:
@@ -260,44 +272,6 @@ def confirm_long(prescription: Prescription, patient) -> None:
 
 # ---- signature -----------------------------------------------------------------------------------
 
-def _stamp(moment: datetime | None) -> str | None:
-    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
-def canonical_content(prescription: Prescription) -> bytes:
-    """What the signature covers, as sorted, compact JSON: the same bytes on every database."""
-    condition = prescription.condition
-    content = {
-        "prescription": {"consultation_id": prescription.consultation_id, "version": prescription.version,
-                         "previous_version_id": prescription.previous_version_id},
-        "patient": {"id": prescription.patient_id},
-        "doctor": {"id": prescription.doctor_id, "signed_by": prescription.signed_by_id},
-        "condition": {"id": condition.id, "icd10_code": condition.icd10_code, "name": condition.name},
-        "supply": {"category": str(prescription.supply_category),
-                   "chronic_reason": prescription.chronic_reason,
-                   "long_assessment": prescription.long_assessment},
-        "times": {"signed_at": _stamp(prescription.signed_at),
-                  "patient_confirmed_long_at": _stamp(prescription.patient_confirmed_long_at)},
-        "items": [{"position": i.position, "drug_id": i.drug_id, "drug_code": i.drug.code,
-                   "dose": format_decimal(i.dose), "dose_unit": str(i.dose_unit), "route": str(i.route),
-                   "frequency": str(i.frequency), "max_doses_per_day": i.max_doses_per_day,
-                   "times_of_day": i.times_of_day, "duration_days": i.duration_days,
-                   "instructions": i.instructions, "quantity_packs": i.quantity_packs,
-                   "days_supply": i.days_supply}
-                  for i in sorted(prescription.items, key=lambda i: i.position)],
-    }
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def content_hash(prescription: Prescription) -> str:
-    return hashlib.sha256(canonical_content(prescription)).hexdigest()
-
-
-def verify_signature(prescription: Prescription) -> bool:
-    stored = prescription.content_sha256
-    return stored is not None and stored == content_hash(prescription)
-
-
 def sign(prescription: Prescription, doctor, password: str) -> None:
     """Re-check the password, re-check every rule, freeze the content under its SHA-256."""
     _editable(prescription, doctor)
@@ -328,6 +302,9 @@ def sign(prescription: Prescription, doctor, password: str) -> None:
     db.session.flush()
     record("prescription.submitted_for_review", obj=prescription, patient=prescription.patient_id,
            actor=doctor)
+    from app.review import services as review  # review builds on prescribing, not the other way
+
+    review.submit(prescription)
 
 
 def _replace_previous(prescription: Prescription, doctor) -> None:
@@ -364,7 +341,7 @@ def revise(prescription: Prescription, doctor) -> Prescription:
         raise InvalidTransition(_l("Only a signed prescription can be revised."))
     if prescription.doctor_id != doctor.id:
         raise DomainError(_l("Only the prescribing doctor can revise this prescription."))
-    _check_doctor(prescription.consultation, doctor)
+    _check_doctor(prescription.consultation, doctor, answering_return=prescription.status == S.RETURNED)
     if db.session.scalar(select(Prescription.id).where(Prescription.previous_version_id == prescription.id)):
         raise DomainError(_l("This prescription already has a newer version."))
     draft = Prescription(
@@ -382,3 +359,17 @@ def revise(prescription: Prescription, doctor) -> Prescription:
     record("prescription.revised", obj=draft, patient=draft.patient_id, actor=doctor,
            detail=f"from={prescription.id}; version={draft.version}")
     return draft
+
+
+def cancel(prescription: Prescription, doctor, reason: str = "") -> None:
+    """The doctor withdraws a draft, or a returned prescription they will not revise; kept on record."""
+    if prescription.doctor_id != doctor.id:
+        raise DomainError(_l("Only the prescribing doctor can cancel this prescription."))
+    if prescription.status not in CANCELLABLE:
+        raise InvalidTransition(_l("Only a draft or a returned prescription can be cancelled."))
+    if db.session.scalar(select(Prescription.id).where(Prescription.previous_version_id == prescription.id)):
+        raise DomainError(_l("This prescription already has a newer version."))
+    _move(prescription, S.CANCELLED)
+    db.session.flush()
+    record("prescription.cancelled", obj=prescription, patient=prescription.patient_id, actor=doctor,
+           detail=(reason or "").strip()[:200] or None)

@@ -22,6 +22,7 @@ from app.policy import patient_data, roles_required
 from app.prescribing import bp, directions, quantity, queries
 from app.prescribing import services as rx
 from app.prescribing.forms import (
+    CancelForm,
     ConfirmLongForm,
     ExtendForm,
     ItemForm,
@@ -32,7 +33,7 @@ from app.prescribing.forms import (
     SupplyForm,
 )
 from app.prescribing.models import Frequency, PrescribedUnit, Prescription, PrescriptionItem
-from app.prescribing.states import REVISABLE, PrescriptionStatus
+from app.prescribing.states import CANCELLABLE, REVISABLE, PrescriptionStatus
 
 S = PrescriptionStatus
 SEARCH_LIMIT = 20
@@ -73,17 +74,31 @@ def render_detail(prescription: Prescription, code: int = 200, **forms):
             item_form=item_form, results=_search_results(item_form),
             supply_form=forms.get("supply_form") or SupplyForm(formdata=None, obj=prescription),
             sign_form=forms.get("sign_form") or SignForm(formdata=None), remove_form=RemoveItemForm(),
-            allergies=active_allergies(prescription.patient), max_items=rx.MAX_ITEMS)
+            allergies=active_allergies(prescription.patient), max_items=rx.MAX_ITEMS,
+            cancel_form=CancelForm(), preview_findings=_preview_findings(prescription))
     elif is_doctor:
         extend_form = forms.get("extend_form") or ExtendForm(formdata=None)
         extend_form.valid_until.choices = [SelectChoice(day.isoformat(), day.isoformat())
                                            for day in queries.extension_days(prescription)]
-        context.update(extend_form=extend_form, revise_form=ReviseForm(),
+        consultation_open = prescription.consultation.status in (
+            rx.ANSWERING_RETURN if prescription.status == S.RETURNED else ("in_progress",))
+        context.update(extend_form=extend_form, revise_form=ReviseForm(), cancel_form=CancelForm(),
                        can_revise=prescription.status in REVISABLE and context["newer"] is None
-                       and prescription.consultation.status == "in_progress")
+                       and consultation_open,
+                       can_cancel=prescription.status in CANCELLABLE and context["newer"] is None)
     else:
         context.update(confirm_form=ConfirmLongForm())
     return render_template("prescribing/detail.html", **context), code
+
+
+def _preview_findings(prescription: Prescription) -> list:
+    """What the automatic checks would say if it were signed now: the doctor sees it before the
+    pharmacist does. Nothing is stored; signing runs the checks again and keeps that result."""
+    if not prescription.items:
+        return []
+    from app.checks import adapters  # the checks build on prescribing, not the other way round
+
+    return sorted(adapters.check_prescription(prescription), key=lambda f: -f.severity.rank)
 
 
 def _search_results(form: ItemForm) -> list[Drug]:
@@ -285,6 +300,18 @@ def revise(prescription_id: int):
     return _act(prescription, lambda: created.append(rx.revise(prescription, doctor)),
                 _("A new version was started. Change it and sign it to replace the signed one.")) \
         or _back(created[0], "items")
+
+
+@bp.route("/<int:prescription_id>/cancel", methods=["POST"])
+@roles_required(Role.DOCTOR)
+@patient_data
+def cancel(prescription_id: int):
+    prescription = load(prescription_id)
+    if not CancelForm().validate_on_submit():
+        abort(400)
+    doctor = current_user._get_current_object()
+    return _act(prescription, lambda: rx.cancel(prescription, doctor), _("Prescription cancelled.")) \
+        or _back(prescription)
 
 
 @bp.route("/quantity.json")

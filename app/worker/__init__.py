@@ -27,11 +27,13 @@ def jobs() -> list[Job]:
     from app.accounts.services import expire_codes
     from app.consultations.services import expire_due as expire_consultations
     from app.notifications.services import send_due_sms
+    from app.review.services import sweep_abandoned_claims
 
     return [
         Job("send-sms", send_due_sms),
         Job("expire-verification-codes", expire_codes),
         Job("expire-consultations", expire_consultations),
+        Job("release-abandoned-review-claims", sweep_abandoned_claims),
     ]
 
 

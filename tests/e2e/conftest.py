@@ -11,7 +11,15 @@ from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.consultations.models import Consultation
+from app.consultations.states import ConsultationStatus
+from app.database import utcnow
+from app.drugs import services as drug_catalogue
 from app.extensions import db
+from app.patients.models import Condition, ConditionStatus, UploadPurpose
+from app.patients.uploads import save_upload
+from tests import factories
+from tests.consultations.conftest import upload_file
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -85,3 +93,33 @@ def live_server(live_app):
         thread.join(timeout=10)
         with live_app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture
+def consultation(live_app, tmp_path, request):
+    """An accepted consultation for a patient with a verified hypertension diagnosis, and a pharmacist
+    (logins: patient, doctor, pharmacist), all speaking the test's language."""
+    lang = request.node.callspec.params["lang"]
+    live_app.config["UPLOAD_FOLDER"] = str(tmp_path)
+    with live_app.app_context():
+        drug_catalogue.load_shipped_catalogue()  # idempotent: unchanged rows stay as they are
+        patient = factories.make_patient(locale=lang, display_name=f"Patient Rx {lang}")
+        doctor = factories.make_user("doctor", locale=lang, display_name=f"Dr. Rx {lang}")
+        pharmacist = factories.make_user("pharmacist", locale=lang, display_name=f"Pharmacist Rx {lang}")
+        proof = save_upload(upload_file(), patient=patient, uploaded_by=patient,
+                            purpose=UploadPurpose.CONDITION_PROOF)
+        condition = Condition(patient_id=patient.id, icd10_code="I10", name="Essential hypertension",
+                              hospital="Ruijin Hospital", diagnosed_on=utcnow().date(),
+                              proof_upload_id=proof.id, status=ConditionStatus.VERIFIED,
+                              reviewed_by_id=doctor.id, reviewed_at=utcnow())
+        db.session.add(condition)
+        db.session.flush()
+        now = utcnow()
+        visit = Consultation(patient_id=patient.id, doctor_id=doctor.id, condition_id=condition.id,
+                             reason="Blood pressure follow-up.", status=ConsultationStatus.IN_PROGRESS,
+                             fee_fen=3000, paid_at=now, accepted_at=now)
+        db.session.add(visit)
+        db.session.commit()
+        found = visit.id, patient.email, doctor.email, pharmacist.email
+        db.session.remove()  # an open SQLite transaction would lock the live server out
+    return found

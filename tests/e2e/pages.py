@@ -1,5 +1,7 @@
 """What every browser test does on a page: open the phone menu, sign in and out, check the width."""
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests import factories
@@ -12,7 +14,9 @@ def open_menu(page: Page) -> None:
     toggler = page.locator(".navbar-toggler")
     if toggler.is_visible() and toggler.get_attribute("aria-expanded") != "true":
         toggler.click()
-        expect(page.locator("#main-nav")).to_be_visible()
+        # Bootstrap adds "show" when the opening transition ends; a click on a link or button
+        # while the menu is still "collapsing" can land on nothing.
+        expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))
 
 
 def sign_in(page: Page, base: str, login: str) -> None:
@@ -25,9 +29,21 @@ def sign_in(page: Page, base: str, login: str) -> None:
 
 def sign_out(page: Page) -> None:
     open_menu(page)
-    page.locator("#logout-button").click()
-    page.wait_for_url("**/accounts/login")
+    with page.expect_navigation(url="**/accounts/login"):
+        page.locator("#logout-button").click()
 
 
 def fits_the_screen(page: Page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def add_drug(page: Page, labels: dict, *, search: str, pick: str, dose: str, frequency: str = "QD",
+             days: str = "7") -> None:
+    """On a prescription draft: type part of a name, choose the match containing `pick`, write the sig."""
+    page.get_by_label(labels["find"]).press_sequentially(search, delay=40)
+    choice = page.locator("#drug-results label").filter(has_text=pick).first
+    expect(choice).to_be_visible()
+    choice.click()
+    page.get_by_label(labels["dose"], exact=True).fill(dose)
+    page.get_by_label(labels["how_often"]).select_option(frequency)
+    page.get_by_label(labels["duration"]).fill(days)

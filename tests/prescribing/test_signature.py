@@ -40,8 +40,8 @@ def test_signing_stores_signer_time_and_hash_and_waits_for_review(visit, draft):
     assert signed.signed_by_id == visit.doctor.id and signed.signed_at is not None
     assert len(signed.content_sha256) == 64
     assert rx.verify_signature(signed)
-    assert [action for action, patient in actions(signed) if patient == visit.patient.id][-2:] == [
-        "prescription.signed", "prescription.submitted_for_review"]
+    assert [action for action, patient in actions(signed) if patient == visit.patient.id][-3:] == [
+        "prescription.signed", "prescription.submitted_for_review", "prescription.checked"]
 
 
 def test_an_empty_prescription_cannot_be_signed(visit, draft):
@@ -111,4 +111,4 @@ def test_every_change_is_audited_with_the_patient(visit, draft):
     assert actions(draft) == [(action, visit.patient.id) for action in (
         "prescription.drafted", "prescription.supply_set", "prescription.item_added",
         "prescription.item_removed", "prescription.item_added", "prescription.long_confirmed",
-        "prescription.signed", "prescription.submitted_for_review")]
+        "prescription.signed", "prescription.submitted_for_review", "prescription.checked")]

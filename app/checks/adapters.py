@@ -1,0 +1,163 @@
+"""From the database (or a catalogue row) to the engine's plain inputs, and a prescription's check."""
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.checks import engine
+from app.checks.engine import (
+    ActiveMedication,
+    DrugFacts,
+    Line,
+    MedicationSource,
+    PatientAllergy,
+    PatientContext,
+)
+from app.checks.knowledge import KnowledgeBase
+from app.database import utcnow
+from app.drugs.models import Drug, DrugIngredient
+from app.extensions import db
+from app.patients.models import Allergy, AllergyKind, Condition, ConditionStatus
+from app.prescribing.models import Prescription, PrescriptionItem
+from app.prescribing.services import local_date
+from app.prescribing.states import PrescriptionStatus
+
+# Signed, but not reaching the patient: replaced by a newer version, sent back by a pharmacist, or
+# withdrawn by the doctor.
+NOT_TAKEN = (PrescriptionStatus.SUPERSEDED, PrescriptionStatus.RETURNED, PrescriptionStatus.CANCELLED)
+
+
+def facts_from_drug(drug: Drug) -> DrugFacts:
+    return DrugFacts(
+        code=drug.code, name_en=drug.generic_name_en, name_zh=drug.generic_name_zh, atc_code=drug.atc_code,
+        ingredients=tuple(i.name for i in drug.ingredients),
+        ingredients_zh=tuple(i.name_zh for i in drug.ingredients), brand_name=drug.brand_name or "",
+        strength=drug.strength, strength_unit=drug.strength_unit, pack_unit=drug.pack_unit,
+        dosage_form=drug.dosage_form, route=drug.route, controlled_class=drug.controlled_class,
+        is_online_prescribable=drug.is_online_prescribable, is_antimicrobial=drug.is_antimicrobial,
+        is_cold_chain=drug.is_cold_chain, max_daily_dose=drug.max_daily_dose,
+        max_daily_dose_unit=str(drug.max_daily_dose_unit) if drug.max_daily_dose_unit else None,
+        is_weekly_only=drug.is_weekly_only, is_active=drug.is_active)
+
+
+def facts_from_values(values: dict) -> DrugFacts:
+    """A catalogue row as app.drugs.catalogue.parse_row() returns it (tests and the benchmark)."""
+    return DrugFacts(
+        code=values["code"], name_en=values["generic_name_en"], name_zh=values["generic_name_zh"],
+        atc_code=values["atc_code"], ingredients=tuple(en for en, _zh in values["ingredients"]),
+        ingredients_zh=tuple(zh for _en, zh in values["ingredients"]), brand_name=values["brand_name"],
+        strength=values["strength"], strength_unit=values["strength_unit"], pack_unit=values["pack_unit"],
+        dosage_form=values["dosage_form"], route=values["route"], controlled_class=values["controlled_class"],
+        is_online_prescribable=values["is_online_prescribable"], is_antimicrobial=values["is_antimicrobial"],
+        is_cold_chain=values["is_cold_chain"], max_daily_dose=values["max_daily_dose"],
+        max_daily_dose_unit=str(values["max_daily_dose_unit"]) if values["max_daily_dose_unit"] else None,
+        is_weekly_only=values["is_weekly_only"], is_active=values["is_active"])
+
+
+def line_from_item(item: PrescriptionItem) -> Line:
+    return Line(drug=facts_from_drug(item.drug), dose=item.dose, dose_unit=str(item.dose_unit),
+                frequency=item.frequency, duration_days=item.duration_days,
+                max_doses_per_day=item.max_doses_per_day, position=item.position)
+
+
+def lines_from_prescription(prescription: Prescription) -> list[Line]:
+    return [line_from_item(item) for item in sorted(prescription.items, key=lambda i: i.position)]
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def resolve_allergen(substance: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """ATC codes and ingredients of the catalogue drugs a typed allergen names (generic, brand or
+    ingredient, English or Chinese), so that an allergy to "Augmentin" also means "penicillins"."""
+    text = " ".join(substance.split())
+    folded = text.casefold()
+    drugs = db.session.scalars(
+        select(Drug).options(selectinload(Drug.ingredients)).outerjoin(DrugIngredient).where(or_(
+            func.lower(Drug.generic_name_en) == folded, Drug.generic_name_zh == text,
+            func.lower(Drug.brand_name) == folded, func.lower(Drug.code) == folded,
+            DrugIngredient.name == folded, DrugIngredient.name_zh == text))).unique().all()
+    atc_codes = sorted({d.atc_code for d in drugs if d.atc_code})
+    # Only the ingredient the name stands for when it names one, not the partners of a combination.
+    named = {i.name for d in drugs for i in d.ingredients if folded in (i.name, i.name_zh.casefold())}
+    ingredients = named or {i.name for d in drugs for i in d.ingredients}
+    return tuple(atc_codes), tuple(sorted(ingredients))
+
+
+def _allergies(patient_id: int) -> tuple[PatientAllergy, ...]:
+    rows = db.session.scalars(select(Allergy).where(Allergy.patient_id == patient_id, Allergy.is_active)
+                              .order_by(Allergy.id)).all()
+    allergies = []
+    for row in rows:
+        by_name = row.kind != AllergyKind.CLASS
+        atc_codes, ingredients = resolve_allergen(row.substance) if by_name else ((), ())
+        allergies.append(PatientAllergy(kind=str(row.kind), substance=row.substance,
+                                        severity=str(row.severity), atc_codes=atc_codes,
+                                        ingredients=ingredients))
+    return tuple(allergies)
+
+
+def _version_chain(prescription: Prescription | None) -> set[int]:
+    ids = set()
+    while prescription is not None:
+        if prescription.id is not None:
+            ids.add(prescription.id)
+        prescription = prescription.previous_version
+    return ids
+
+
+def active_from_prescriptions(patient_id: int, today: date, exclude: set[int]) -> list[ActiveMedication]:
+    """Drugs of the patient's other signed prescriptions (not superseded, returned or cancelled) whose
+    days' supply, counted from the signing day, has not run out today."""
+    prescriptions = db.session.scalars(
+        select(Prescription).options(selectinload(Prescription.items).selectinload(PrescriptionItem.drug)
+                                     .selectinload(Drug.ingredients))
+        .where(Prescription.patient_id == patient_id, Prescription.signed_at.is_not(None),
+               Prescription.status.not_in(NOT_TAKEN))
+        .order_by(Prescription.signed_at, Prescription.id)).all()
+    active = []
+    for prescription in prescriptions:
+        if prescription.id in exclude:
+            continue
+        start = local_date(prescription.signed_at)
+        for item in sorted(prescription.items, key=lambda i: i.position):
+            last_day = start + timedelta(days=item.days_supply - 1)
+            if last_day >= today:
+                active.append(ActiveMedication(
+                    drug=facts_from_drug(item.drug), source=MedicationSource.PRESCRIPTION,
+                    reference=f"prescription {prescription.id} v{prescription.version} line {item.position}",
+                    last_day=last_day))
+    return active
+
+
+def build_context(patient, *, today: date | None = None, exclude: Prescription | None = None,
+                  extra_active=()) -> PatientContext:
+    """The patient as the checks see them: allergies, conditions, age, sex and active medication.
+
+    Active medication is read from signed prescriptions for now (dispensing records do not exist
+    yet); when dispensing lands, pass its still-running supplies as `extra_active` (source
+    "dispensing") and they are checked the same way. `exclude` is the prescription being checked:
+    neither it nor the versions it replaces count as something the patient is already taking.
+    """
+    today = today or local_date(utcnow())
+    profile = getattr(patient, "patient_profile", None)
+    conditions = db.session.scalars(
+        select(Condition.icd10_code).where(Condition.patient_id == patient.id,
+                                           Condition.status != ConditionStatus.REJECTED)
+        .order_by(Condition.icd10_code)).all()
+    return PatientContext(
+        allergies=_allergies(patient.id), condition_codes=tuple(dict.fromkeys(conditions)),
+        age=_age(profile.date_of_birth, today) if profile else None,
+        sex=str(profile.sex) if profile else None,
+        active_medications=(*active_from_prescriptions(patient.id, today, _version_chain(exclude)),
+                            *extra_active))
+
+
+def check_prescription(prescription: Prescription, *, today: date | None = None, extra_active=(),
+                       kb: KnowledgeBase | None = None) -> list[engine.Finding]:
+    """Every finding for a (signed or draft) prescription against its patient's current record."""
+    context = build_context(prescription.patient, today=today, exclude=prescription,
+                            extra_active=extra_active)
+    return engine.check(lines_from_prescription(prescription), context, prescription.supply_category, kb)

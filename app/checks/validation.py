@@ -1,0 +1,324 @@
+"""Reading the knowledge-base files: every problem is reported by file, line and column."""
+
+import hashlib
+import re
+import string
+from pathlib import Path
+
+from app.checks.knowledge import FIXED_RULES, Kind, KnowledgeBase, KnowledgeBaseError, Problem, Rule, Severity
+from app.drugs.catalogue import read_csv
+from app.patients import catalog as patient_catalog
+
+COLUMNS = {
+    "groups.csv": ("group", "member", "source"),
+    "allergy_classes.csv": ("class", "member", "source"),
+    "interactions.csv": ("rule_id", "a", "b", "severity", "message_en", "message_zh", "source"),
+    "cross_reactivity.csv": ("rule_id", "allergy_class", "target", "severity", "message_en", "message_zh",
+                             "source"),
+    "duplicate_classes.csv": ("rule_id", "selector", "severity", "message_en", "message_zh", "source"),
+    "rules.csv": ("rule_id", "kind", "severity", "message_en", "message_zh", "source"),
+}
+PLACEHOLDERS = {"interactions.csv": frozenset({"a", "b"}), "duplicate_classes.csv": frozenset({"a", "b"}),
+                "cross_reactivity.csv": frozenset({"drug", "allergen"})}
+
+RULE_ID = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
+GROUP_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+INGREDIENT = re.compile(r"^[a-z0-9][a-z0-9 \-]*[a-z0-9]$")
+ATC_PREFIX = re.compile(r"^[A-Z](?:\d\d(?:[A-Z](?:[A-Z](?:\d\d)?)?)?)?$")
+VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+class _Reader:
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.problems: list[Problem] = []
+        self.rule_lines: dict[str, tuple[str, int]] = {}
+
+    def problem(self, file: str, line: int, column: str, message: str) -> None:
+        self.problems.append(Problem(file, line, column, message))
+
+    def rows(self, file: str) -> list[tuple[int, dict[str, str]]]:
+        path = self.directory / file
+        if not path.is_file():
+            self.problem(file, 0, "", "The file is missing.")
+            return []
+        header, rows = read_csv(path.read_text(encoding="utf-8"))
+        expected = COLUMNS[file]
+        missing = [c for c in expected if c not in header]
+        unknown = [c for c in header if c not in expected]
+        for column in missing:
+            self.problem(file, 1, column, "This column is missing from the header.")
+        for column in unknown:
+            self.problem(file, 1, column, f"Unknown column; expected {', '.join(expected)}.")
+        if missing or unknown:
+            return []
+        result = []
+        for line, raw in rows:
+            if raw.get(""):
+                self.problem(file, line, "", "This row has more values than the header has columns.")
+                continue
+            result.append((line, {column: (raw.get(column) or "").strip() for column in expected}))
+        return result
+
+    def version(self) -> str:
+        path = self.directory / "VERSION"
+        if not path.is_file():
+            self.problem("VERSION", 0, "", "The file is missing.")
+            return "0.0.0"
+        for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            text = text.strip()
+            if text and not text.startswith("#"):
+                if not VERSION.match(text):
+                    self.problem("VERSION", number, "version", "Write the version as MAJOR.MINOR.PATCH.")
+                return text
+        self.problem("VERSION", 1, "version", "No version line.")
+        return "0.0.0"
+
+    def digest(self) -> str:
+        """Part of the reported version: an edited file is visible even if nobody bumped VERSION."""
+        sha = hashlib.sha256()
+        for name in ("VERSION", *sorted(COLUMNS)):
+            path = self.directory / name
+            sha.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+        return sha.hexdigest()[:8]
+
+    def rule_id(self, file: str, line: int, value: str) -> bool:
+        if not RULE_ID.match(value):
+            self.problem(file, line, "rule_id", "Use lower-case letters, digits, dots and hyphens.")
+            return False
+        if value in self.rule_lines:
+            other_file, other_line = self.rule_lines[value]
+            self.problem(file, line, "rule_id", f"Already used in {other_file} line {other_line}.")
+            return False
+        self.rule_lines[value] = (file, line)
+        return True
+
+    def selector(self, file: str, line: int, column: str, value: str, kinds: tuple[str, ...],
+                 groups: dict, classes: dict | None = None) -> bool:
+        kind, _sep, name = value.partition(":")
+        if kind not in kinds or not name:
+            self.problem(file, line, column, f"Write a selector: {' / '.join(k + ':…' for k in kinds)}.")
+            return False
+        checks = {
+            "ingredient": (INGREDIENT.match(name), "An ingredient is its lower-case English INN, e.g. "
+                                                   "ingredient:simvastatin."),
+            "atc": (ATC_PREFIX.match(name), "Not a WHO ATC code or level, e.g. atc:J02AC or atc:C10AA01."),
+            "group": (name in groups, f"No group named {name!r} in groups.csv."),
+            "class": (classes is not None and name in classes, f"No allergy class {name!r}."),
+        }
+        ok, message = checks[kind]
+        if not ok:
+            self.problem(file, line, column, message)
+        return bool(ok)
+
+    def severity(self, file: str, line: int, value: str) -> Severity | None:
+        try:
+            return Severity(value)
+        except ValueError:
+            self.problem(file, line, "severity", f"Not one of: {', '.join(s.value for s in Severity)}.")
+            return None
+
+    def texts(self, file: str, line: int, row: dict[str, str], allowed: frozenset[str]) -> bool:
+        ok = True
+        fields = {}
+        for column in ("message_en", "message_zh"):
+            text = row[column]
+            if not text:
+                self.problem(file, line, column, "This field is required.")
+                ok = False
+                continue
+            try:
+                parsed = string.Formatter().parse(text)
+                names = {name for _text, name, _spec, _conv in parsed if name is not None}
+            except ValueError:
+                self.problem(file, line, column, "Unbalanced { or }; write {a} for a placeholder.")
+                ok = False
+                continue
+            if names - allowed:
+                self.problem(file, line, column, f"Unknown placeholder {sorted(names - allowed)[0]!r}; "
+                                                 f"allowed: {', '.join(sorted(allowed)) or 'none'}.")
+                ok = False
+            fields[column] = names
+        if row["message_zh"] and not CJK.search(row["message_zh"]):
+            self.problem(file, line, "message_zh", "The Chinese message has no Chinese text.")
+            ok = False
+        if ok and fields["message_en"] != fields["message_zh"]:
+            self.problem(file, line, "message_zh", "Use the same placeholders as message_en.")
+            ok = False
+        if len(row["source"]) < 10:
+            self.problem(file, line, "source", "Say where the rule comes from (label, guideline, list).")
+            ok = False
+        return ok
+
+
+def _groups(r: _Reader) -> dict[str, tuple[str, ...]]:
+    file = "groups.csv"
+    rows = r.rows(file)
+    names = {row["group"] for _line, row in rows if GROUP_NAME.match(row["group"])}
+    groups: dict[str, list[str]] = {}
+    first_line: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for line, row in rows:
+        name, member = row["group"], row["member"]
+        if not GROUP_NAME.match(name):
+            r.problem(file, line, "group", "Use lower-case letters, digits and underscores.")
+            continue
+        first_line.setdefault(name, line)
+        ok = r.selector(file, line, "member", member, ("ingredient", "atc", "group"), names)
+        if (name, member) in seen:
+            r.problem(file, line, "member", f"Already a member (line {seen[name, member]}).")
+            ok = False
+        seen.setdefault((name, member), line)
+        if len(row["source"]) < 10:
+            r.problem(file, line, "source", "Say where the membership comes from.")
+        if ok:
+            groups.setdefault(name, []).append(member)
+    for name in sorted(groups):
+        if cycle := _cycle(name, groups):
+            r.problem(file, first_line[name], "member", f"The group contains itself: {' → '.join(cycle)}.")
+    return {name: tuple(members) for name, members in groups.items()}
+
+
+def _cycle(start: str, groups: dict[str, list[str]]) -> list[str] | None:
+    """The path by which `start` contains itself, if it does."""
+    pending = [(start, [start])]
+    visited = set()
+    while pending:
+        name, path = pending.pop()
+        for member in groups.get(name, ()):
+            if not member.startswith("group:"):
+                continue
+            inner = member[6:]
+            if inner == start:
+                return [*path, inner]
+            if inner not in visited:
+                visited.add(inner)
+                pending.append((inner, [*path, inner]))
+    return None
+
+
+def _allergy_classes(r: _Reader, groups: dict) -> dict[str, tuple[str, ...]]:
+    file = "allergy_classes.csv"
+    known = patient_catalog.allergy_classes()
+    classes: dict[str, list[str]] = {}
+    for line, row in r.rows(file):
+        code = row["class"]
+        ok = code in known
+        if not ok:
+            r.problem(file, line, "class", "Not an allergy class of app/patients/data/allergy_classes.csv.")
+        ok = r.selector(file, line, "member", row["member"], ("ingredient", "atc", "group"), groups) and ok
+        if row["member"] in classes.get(code, ()):
+            r.problem(file, line, "member", "Already a member of this class.")
+            ok = False
+        if len(row["source"]) < 10:
+            r.problem(file, line, "source", "Say where the membership comes from.")
+        if ok:
+            classes.setdefault(code, []).append(row["member"])
+    for code in known:
+        if code not in classes:
+            r.problem(file, 1, "class", f"The allergy class {code!r} has no members; it would never match.")
+    return {code: tuple(members) for code, members in classes.items()}
+
+
+def _interactions(r: _Reader, groups: dict) -> tuple[Rule, ...]:
+    file = "interactions.csv"
+    rules, pairs = [], {}
+    kinds = ("ingredient", "atc", "group")
+    for line, row in r.rows(file):
+        ok = r.rule_id(file, line, row["rule_id"])
+        ok = r.selector(file, line, "a", row["a"], kinds, groups) and ok
+        ok = r.selector(file, line, "b", row["b"], kinds, groups) and ok
+        severity = r.severity(file, line, row["severity"])
+        ok = r.texts(file, line, row, PLACEHOLDERS[file]) and ok and severity is not None
+        pair = frozenset((row["a"], row["b"]))
+        if pair in pairs:
+            r.problem(file, line, "b", f"The same pair is already on line {pairs[pair]}.")
+            ok = False
+        pairs.setdefault(pair, line)
+        if ok:
+            rules.append(Rule(file, line, row["rule_id"], Kind.INTERACTION, severity, row["message_en"],
+                              row["message_zh"], row["source"], a=row["a"], b=row["b"]))
+    return tuple(rules)
+
+
+def _duplicates(r: _Reader, groups: dict) -> tuple[Rule, ...]:
+    file = "duplicate_classes.csv"
+    rules, selectors = [], {}
+    for line, row in r.rows(file):
+        ok = r.rule_id(file, line, row["rule_id"])
+        kinds = ("ingredient", "atc", "group")
+        ok = r.selector(file, line, "selector", row["selector"], kinds, groups) and ok
+        if row["selector"] in selectors:
+            r.problem(file, line, "selector", f"This class is already on line {selectors[row['selector']]}.")
+            ok = False
+        selectors.setdefault(row["selector"], line)
+        severity = r.severity(file, line, row["severity"])
+        ok = r.texts(file, line, row, PLACEHOLDERS[file]) and ok and severity is not None
+        if ok:
+            rules.append(Rule(file, line, row["rule_id"], Kind.DUPLICATE, severity, row["message_en"],
+                              row["message_zh"], row["source"], a=row["selector"]))
+    return tuple(rules)
+
+
+def _cross_reactivity(r: _Reader, groups: dict, classes: dict) -> tuple[Rule, ...]:
+    file = "cross_reactivity.csv"
+    rules = []
+    for line, row in r.rows(file):
+        ok = r.rule_id(file, line, row["rule_id"])
+        if row["allergy_class"] not in classes:
+            r.problem(file, line, "allergy_class", "Not an allergy class listed in allergy_classes.csv.")
+            ok = False
+        ok = r.selector(file, line, "target", row["target"], ("ingredient", "atc", "group", "class"), groups,
+                        classes) and ok
+        if row["target"] == f"class:{row['allergy_class']}":
+            r.problem(file, line, "target", "A class is not cross-reactive with itself (a direct match).")
+            ok = False
+        severity = r.severity(file, line, row["severity"])
+        ok = r.texts(file, line, row, PLACEHOLDERS[file]) and ok and severity is not None
+        if ok:
+            rules.append(Rule(file, line, row["rule_id"], Kind.CROSS_REACTIVITY, severity, row["message_en"],
+                              row["message_zh"], row["source"], b=row["target"],
+                              allergy_class=row["allergy_class"]))
+    return tuple(rules)
+
+
+def _fixed_rules(r: _Reader) -> dict[str, Rule]:
+    file = "rules.csv"
+    rules = {}
+    for line, row in r.rows(file):
+        rule_id = row["rule_id"]
+        if rule_id not in FIXED_RULES:
+            r.problem(file, line, "rule_id", f"No check in code has this rule_id; they are: "
+                                             f"{', '.join(FIXED_RULES)}.")
+            continue
+        ok = r.rule_id(file, line, rule_id)
+        kind, allowed = FIXED_RULES[rule_id]
+        if row["kind"] != kind:
+            r.problem(file, line, "kind", f"This rule's kind is {kind}.")
+            ok = False
+        severity = r.severity(file, line, row["severity"])
+        ok = r.texts(file, line, row, allowed) and ok and severity is not None
+        if ok:
+            rules[rule_id] = Rule(file, line, rule_id, kind, severity, row["message_en"], row["message_zh"],
+                                  row["source"])
+    for rule_id in FIXED_RULES:
+        if rule_id not in rules and rule_id not in r.rule_lines:
+            r.problem(file, 1, "rule_id", f"The rule {rule_id!r} is missing.")
+    return rules
+
+
+def read_knowledge_base(directory: Path) -> KnowledgeBase:
+    r = _Reader(directory)
+    version = r.version()
+    groups = _groups(r)
+    classes = _allergy_classes(r, groups)
+    interactions = _interactions(r, groups)
+    duplicates = _duplicates(r, groups)
+    cross = _cross_reactivity(r, groups, classes)
+    rules = _fixed_rules(r)
+    if r.problems:
+        raise KnowledgeBaseError(r.problems)
+    return KnowledgeBase(version=f"{version}+{r.digest()}", groups=groups, allergy_classes=classes,
+                         interactions=interactions, duplicates=duplicates, cross_reactivity=cross,
+                         rules=rules)

@@ -1,0 +1,95 @@
+"""Operations pages for review: turnaround dashboard (admins) and the knowledge base, read-only."""
+
+import math
+import statistics
+from datetime import timedelta
+
+from flask import render_template, request
+from sqlalchemy import func, select
+
+from app.accounts.models import Role, User
+from app.checks import knowledge
+from app.database import utcnow
+from app.extensions import db
+from app.i18n import current_language
+from app.policy import roles_required
+from app.review import bp
+from app.review.models import Decision, PrescriptionReview
+from app.review.services import queue
+
+DASHBOARD_DAYS = 30
+
+
+def _percentile(values: list[int], fraction: float) -> int | None:
+    """Nearest-rank percentile: a value that really occurred, not an interpolation."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
+
+
+@bp.app_template_filter("duration")
+def duration(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, _ = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+@bp.route("/dashboard")
+@roles_required(Role.ADMIN)
+def dashboard():
+    """Turnaround (signed → decided) over the last 30 days; counts only, no patient data."""
+    now = utcnow()
+    since = now - timedelta(days=DASHBOARD_DAYS)
+    decided = db.session.execute(
+        select(PrescriptionReview.decision, PrescriptionReview.turnaround_seconds,
+               PrescriptionReview.decided_by_id)
+        .where(PrescriptionReview.decided_at >= since)).all()
+    times = [row.turnaround_seconds for row in decided]
+    by_pharmacist: dict[int, list[int]] = {}
+    for row in decided:
+        by_pharmacist.setdefault(row.decided_by_id, []).append(row.turnaround_seconds)
+    names = dict(db.session.execute(select(User.id, User.display_name)
+                                    .where(User.id.in_(by_pharmacist))).all()) if by_pharmacist else {}
+    waiting = queue()
+    summary = {
+        "decided": len(decided),
+        "approved": sum(1 for row in decided if row.decision == Decision.APPROVED),
+        "returned": sum(1 for row in decided if row.decision == Decision.RETURNED),
+        "median": int(statistics.median(times)) if times else None,
+        "p90": _percentile(times, 0.9),
+        "slowest": max(times) if times else None,
+        "waiting": len(waiting),
+        "oldest_waiting": int((now - waiting[0].queued_at).total_seconds()) if waiting else None,
+        "all_time": db.session.scalar(select(func.count()).select_from(PrescriptionReview)
+                                      .where(PrescriptionReview.decision.is_not(None))),
+    }
+    pharmacists = sorted(
+        ({"name": names.get(pid, str(pid)), "count": len(values), "median": int(statistics.median(values))}
+         for pid, values in by_pharmacist.items()), key=lambda row: -row["count"])
+    return render_template("review/dashboard.html", summary=summary, pharmacists=pharmacists,
+                           days=DASHBOARD_DAYS)
+
+
+@bp.route("/knowledge-base")
+@roles_required(Role.ADMIN, Role.PHARMACIST)
+def knowledge_base():
+    """The rules the automatic checks apply, as shipped in app/checks/data (edited there, reviewed
+    like code, never through a form)."""
+    kb = knowledge.get()
+    query = request.args.get("q", "").strip().casefold()[:100]
+
+    def matches(rule) -> bool:
+        haystack = " ".join((rule.rule_id, rule.a, rule.b, rule.allergy_class, rule.message_en,
+                             rule.message_zh, rule.source)).casefold()
+        return not query or query in haystack
+
+    return render_template(
+        "review/knowledge_base.html", kb=kb, q=query, language=current_language(),
+        interactions=[r for r in kb.interactions if matches(r)],
+        duplicates=[r for r in kb.duplicates if matches(r)],
+        cross_reactivity=[r for r in kb.cross_reactivity if matches(r)],
+        fixed=[r for r in sorted(kb.rules.values(), key=lambda r: r.rule_id) if matches(r)],
+        groups=sorted(kb.groups.items()), allergy_classes=sorted(kb.allergy_classes.items()))

@@ -1,0 +1,158 @@
+"""Review pages: the pharmacists' queue, one prescription with its findings, claim, release, decide."""
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.accounts.models import Role
+from app.audit.services import record
+from app.checks import adapters
+from app.consultations.services import verified_conditions
+from app.database import utcnow
+from app.errors import DomainError
+from app.extensions import db
+from app.i18n import current_language
+from app.policy import patient_access_rules, patient_data, roles_required
+from app.prescribing.models import Prescription
+from app.prescribing.services import is_valid
+from app.prescribing.states import PrescriptionStatus
+from app.review import bp, reasons
+from app.review import services as review
+from app.review.forms import ClaimForm, DecisionForm, ReleaseForm
+from app.review.models import PrescriptionReview
+
+S = PrescriptionStatus
+
+
+@bp.app_context_processor
+def review_helpers() -> dict:
+    return {"reason_label": reasons.label}
+
+
+def pharmacist_sees_patient(user, patient_id: int) -> bool:
+    """Access rule: a pharmacist sees a patient while one of their prescriptions waits for review,
+    and keeps seeing the ones they decided (their own decisions stay explainable)."""
+    if user.role != Role.PHARMACIST:
+        return False
+    return db.session.query(
+        db.session.query(PrescriptionReview).join(Prescription).filter(
+            Prescription.patient_id == patient_id,
+            (PrescriptionReview.decision.is_(None)) | (PrescriptionReview.decided_by_id == user.id))
+        .exists()).scalar()
+
+
+patient_access_rules.append(pharmacist_sees_patient)
+
+
+def load(prescription_id: int) -> Prescription:
+    """Open for review, or decided by this pharmacist; 404 otherwise."""
+    prescription = db.session.get(Prescription, prescription_id)
+    found = prescription.review if prescription is not None else None
+    if found is None:
+        abort(404)
+    if not (found.decision is None and prescription.status == S.AWAITING_REVIEW) \
+            and found.decided_by_id != current_user.id:
+        abort(404)
+    return prescription
+
+
+def render_review(prescription: Prescription, code: int = 200, form: DecisionForm | None = None):
+    found = prescription.review
+    now = utcnow()
+    context = adapters.build_context(prescription.patient, exclude=prescription)
+    return render_template(
+        "review/detail.html", prescription=prescription, review=found, holder=review.holder(found, now),
+        findings=sorted(prescription.findings, key=lambda f: (-f.severity.rank, f.line, f.id)),
+        patient_context=context, conditions=verified_conditions(prescription.patient),
+        is_valid=is_valid(prescription, now), language=current_language(),
+        claim_form=ClaimForm(), release_form=ReleaseForm(), form=form or DecisionForm(formdata=None),
+        mine=found.claimed_by_id == current_user.id and review.holder(found, now) is not None), code
+
+
+@bp.route("/")
+@roles_required(Role.PHARMACIST)
+@patient_data
+def queue():
+    waiting = review.queue()
+    for entry in waiting:  # the queue names patients: one audit row per patient shown
+        record("prescription.queue_viewed", obj=entry.prescription, patient=entry.prescription.patient_id)
+    if not waiting:
+        record("prescription.queue_viewed")
+    db.session.commit()
+    now = utcnow()
+    return render_template("review/queue.html", waiting=waiting, now=now,
+                           holders={entry.id: review.holder(entry, now) for entry in waiting})
+
+
+@bp.route("/<int:prescription_id>")
+@roles_required(Role.PHARMACIST)
+@patient_data
+def detail(prescription_id: int):
+    prescription = load(prescription_id)
+    record("prescription.review_viewed", obj=prescription, patient=prescription.patient_id)
+    db.session.commit()
+    return render_review(prescription)
+
+
+def _verb(prescription: Prescription, verb, success: str):
+    """A claim or release as one transaction; a refusal is flashed and nothing is kept."""
+    try:
+        verb()
+    except DomainError as error:
+        db.session.rollback()
+        error.apply_to(None)
+        record("prescription.review_refused", obj=prescription, patient=prescription.patient_id)
+    else:
+        flash(success, "success")
+    db.session.commit()
+    return redirect(url_for("review.detail", prescription_id=prescription.id), code=303)
+
+
+@bp.route("/<int:prescription_id>/claim", methods=["POST"])
+@roles_required(Role.PHARMACIST)
+@patient_data
+def claim(prescription_id: int):
+    prescription = load(prescription_id)
+    if not ClaimForm().validate_on_submit():
+        abort(400)
+    pharmacist = current_user._get_current_object()
+    return _verb(prescription, lambda: review.claim(prescription, pharmacist),
+                 _("The prescription is yours to review for %(minutes)d minutes.",
+                   minutes=review.CLAIM_MINUTES))
+
+
+@bp.route("/<int:prescription_id>/release", methods=["POST"])
+@roles_required(Role.PHARMACIST)
+@patient_data
+def release(prescription_id: int):
+    prescription = load(prescription_id)
+    if not ReleaseForm().validate_on_submit():
+        abort(400)
+    pharmacist = current_user._get_current_object()
+    return _verb(prescription, lambda: review.release(prescription, pharmacist),
+                 _("The prescription is back in the queue."))
+
+
+@bp.route("/<int:prescription_id>/decide", methods=["POST"])
+@roles_required(Role.PHARMACIST)
+@patient_data
+def decide(prescription_id: int):
+    prescription = load(prescription_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            review.decide(prescription, current_user._get_current_object(), form.decision.data,
+                          reason_codes=form.reason_codes.data, note=form.note.data,
+                          justification=form.justification.data)
+        except DomainError as error:
+            db.session.rollback()
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_("Approved. The patient can now pay for the medicines and choose a store.")
+                  if prescription.status == S.APPROVED else
+                  _("Returned to the doctor with your reasons."), "success")
+            return redirect(url_for("review.queue"), code=303)
+    record("prescription.review_refused", obj=prescription, patient=prescription.patient_id)
+    db.session.commit()
+    return render_review(prescription, 400, form)

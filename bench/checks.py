@@ -1,0 +1,72 @@
+"""Benchmark: the automatic checks of a 5-item prescription against 10 active medications.
+
+Run with `.venv/bin/python bench/checks.py [N]`; prints median and 95th percentile in ms.
+Pure engine work on the shipped catalogue and knowledge base: no database, no request.
+Not a test: the machines are shared and noisy, so the figures go in the README instead.
+"""
+
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.checks import adapters, knowledge
+from app.checks.engine import ActiveMedication, Line, PatientAllergy, PatientContext, check
+from app.drugs import catalogue
+from app.drugs.services import SHIPPED_CATALOGUE
+from app.prescribing.models import Frequency
+
+PRESCRIPTION = [  # (code, dose, unit, frequency): a chronic patient's refill with some real problems
+    ("SIMVASTATIN-20MG-TAB", "40", "mg", Frequency.QN),
+    ("CLARITHROMYCIN-250MG-TAB", "500", "mg", Frequency.BID),
+    ("METFORMIN-500MG-TAB", "1000", "mg", Frequency.TID),
+    ("AMLODIPINE-5MG-TAB", "5", "mg", Frequency.QD),
+    ("TAMOXIFEN-10MG-TAB", "20", "mg", Frequency.QD),
+]
+ACTIVE = ["WARFARIN-2.5MG-TAB", "PAROXETINE-20MG-TAB", "OMEPRAZOLE-20MG-ECCAP", "CLOPIDOGREL-75MG-TAB",
+          "DIGOXIN-0.25MG-TAB", "AMIODARONE-200MG-TAB", "ENALAPRIL-10MG-TAB", "VALSARTAN-80MG-CAP",
+          "SPIRONOLACTONE-20MG-TAB", "ATORVASTATIN-20MG-TAB"]
+
+
+def shipped_facts() -> dict:
+    _header, rows = catalogue.read_csv(SHIPPED_CATALOGUE.read_text(encoding="utf-8"))
+    return {values["code"]: adapters.facts_from_values(values)
+            for values, _errors in (catalogue.parse_row(raw) for _line, raw in rows)}
+
+
+def main(repeat: int) -> None:
+    start = time.perf_counter()
+    kb = knowledge.load()
+    loaded = (time.perf_counter() - start) * 1000
+    facts = shipped_facts()
+    lines = [Line(drug=facts[code], dose=Decimal(dose), dose_unit=unit, frequency=frequency, duration_days=7,
+                  position=n) for n, (code, dose, unit, frequency) in enumerate(PRESCRIPTION, start=1)]
+    context = PatientContext(
+        allergies=(PatientAllergy("class", "penicillins", "severe"),
+                   PatientAllergy("class", "sulfonamides", "mild")),
+        condition_codes=("I10", "E11.9", "C50.9"), age=67, sex="female",
+        active_medications=tuple(ActiveMedication(drug=facts[code], reference=f"dispensing {n}")
+                                 for n, code in enumerate(ACTIVE, start=1)))
+
+    start = time.perf_counter()
+    findings = check(lines, context, "normal", kb)  # the first check also builds the drug profiles
+    first = (time.perf_counter() - start) * 1000
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        check(lines, context, "normal", kb)
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    print(f"knowledge base {kb.version}: loaded and indexed in {loaded:.0f} ms; "
+          f"{len(findings)} findings per check")
+    print(f"{'5 lines x 10 active medications':<40} {'median ms':>10} {'p95 ms':>8}   ({repeat} checks)")
+    print(f"{'first check (profiles built)':<40} {first:>10.3f}")
+    median, p95 = statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+    print(f"{'warm check':<40} {median:>10.3f} {p95:>8.3f}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5000)
