@@ -83,6 +83,9 @@ class Config:
     CONSULTATION_PAYMENT_MINUTES = 30
     CONSULTATION_ACCEPT_HOURS = 24
 
+    # Goods received must have at least this many days of shelf life left.
+    INVENTORY_MIN_SHELF_DAYS = 90
+
     WORKER_POLL_SECONDS = 5
     WORKER_BATCH_SIZE = 50
 

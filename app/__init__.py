@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from app.payments import bp as payments_bp
     from app.prescribing import bp as prescribing_bp
     from app.review import bp as review_bp
+    from app.stock import bp as stock_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -81,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(drugs_bp)
     app.register_blueprint(prescribing_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(stock_bp)
 
 
 def register_integrations(app: Flask) -> None:

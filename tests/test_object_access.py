@@ -23,8 +23,8 @@ from tests.consultations.conftest import (  # noqa: F401  (fixtures used by name
 from tests.drugs.conftest import drug_row
 from tests.patients.conftest import PNG
 
-# Catalogue rows are not anyone's record: every doctor and pharmacist may read them.
-NOT_PATIENT_DATA = {"drug_id", "filename"}
+# Catalogue rows and stores are not anyone's record (role checks guard them, see test_routes_access).
+NOT_PATIENT_DATA = {"drug_id", "filename", "store_id", "lot_id"}
 
 
 def routes_with_ids() -> list[tuple[str, str, str]]:

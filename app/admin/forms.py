@@ -2,7 +2,15 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
@@ -32,3 +40,27 @@ class StaffForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
+
+
+class StoreForm(FlaskForm):
+    code = StringField(_l("Store code"), validators=[DataRequired(REQUIRED), Length(max=20)],
+                       description=_l("Capital letters, digits and hyphens, e.g. SH-XH-01."))
+    name_en = StringField(_l("Name (English)"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    city = StringField(_l("City"), validators=[DataRequired(REQUIRED), Length(max=80)])
+    address = StringField(_l("Address"), validators=[DataRequired(REQUIRED), Length(max=255)])
+    time_zone = SelectField(_l("Time zone"), validate_choice=False)
+    latitude = StringField(_l("Latitude"), validators=[Optional(), Length(max=20)],
+                           description=_l("WGS-84 degrees, e.g. 31.2304"))
+    longitude = StringField(_l("Longitude"), validators=[Optional(), Length(max=20)],
+                            description=_l("WGS-84 degrees, e.g. 121.4737"))
+    opening_hours = TextAreaField(_l("Opening hours"), validators=[Optional(), Length(max=500)],
+                                  description=_l("As patients should read them, e.g. Mon–Fri 09:00–18:00."))
+    service_cities = TextAreaField(_l("Delivery cities"), validators=[Optional(), Length(max=2000)],
+                                   description=_l("One city per line; leave empty if the store does not "
+                                                  "deliver by city."))
+    delivery_radius_km = StringField(_l("Delivery radius (km)"), validators=[Optional(), Length(max=10)],
+                                     description=_l("Optional; delivers within this distance of the store."))
+    is_cold_chain_capable = BooleanField(_l("Cold chain (2–8 °C)"))
+    is_active = BooleanField(_l("Active"), default=True)
+    submit = SubmitField(_l("Save store"))

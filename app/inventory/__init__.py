@@ -1,1 +1,1 @@
-"""Inventory across the pharmacy chain: stores (lots, ledger and transfers come next)."""
+"""Inventory across the pharmacy chain: stores, stock lots and their ledger (transfers and pages next)."""

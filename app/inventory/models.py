@@ -1,16 +1,32 @@
-"""Stores of the DTP pharmacy chain (stock lots and the ledger build on these)."""
+"""Stores of the chain, their stock lots and the append-only stock ledger (quantities in whole packs)."""
 
-from datetime import datetime
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from app.accounts.models import enum_column
 from app.database import UTCDateTime, utcnow
 from app.extensions import db
+
+EARTH_RADIUS_KM = 6371.0088
 
 
 class Store(db.Model):
     __tablename__ = "stores"
+    __table_args__ = (
+        sa.CheckConstraint("(latitude IS NULL AND longitude IS NULL) OR (latitude IS NOT NULL AND "
+                           "longitude IS NOT NULL AND latitude BETWEEN -90 AND 90 AND "
+                           "longitude BETWEEN -180 AND 180)",
+                           name="coordinates_valid"),
+        sa.CheckConstraint("delivery_radius_km IS NULL OR (delivery_radius_km > 0 AND latitude IS NOT NULL)",
+                           name="delivery_radius_valid"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(20), unique=True)
@@ -19,9 +35,199 @@ class Store(db.Model):
     city: Mapped[str] = mapped_column(sa.String(80))
     address: Mapped[str] = mapped_column(sa.String(255))
     time_zone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Shanghai")
+    # WGS-84 degrees; both or neither. Distances to patients are computed from these.
+    latitude: Mapped[Decimal | None] = mapped_column(sa.Numeric(9, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(sa.Numeric(9, 6))
+    # Shown to patients as written, e.g. "Mon–Fri 09:00–18:00; Sat 09:00–12:00".
+    opening_hours: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Delivery service area: the cities in `service_cities`, and/or this radius around the store.
+    delivery_radius_km: Mapped[Decimal | None] = mapped_column(sa.Numeric(6, 1))
     is_cold_chain_capable: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    service_cities: Mapped[list["StoreServiceCity"]] = relationship(
+        back_populates="store", order_by="StoreServiceCity.city", cascade="all, delete-orphan")
+
     def display_name(self, locale: str) -> str:
         return self.name_zh if str(locale).startswith("zh") else self.name_en
+
+    def today(self, now: datetime | None = None) -> date:
+        """The calendar date in the store's time zone: expiry dates are judged by it."""
+        return (now or utcnow()).astimezone(ZoneInfo(self.time_zone)).date()
+
+    def distance_km(self, latitude, longitude) -> float | None:
+        """Great-circle distance from the store, or None when either side has no coordinates."""
+        if self.latitude is None or self.longitude is None or latitude is None or longitude is None:
+            return None
+        lat1, lng1, lat2, lng2 = map(math.radians, map(float, (self.latitude, self.longitude,
+                                                                latitude, longitude)))
+        a = (math.sin((lat2 - lat1) / 2) ** 2
+             + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2)
+        return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+    def delivers_to(self, city: str | None, latitude=None, longitude=None) -> bool:
+        """Inside the delivery service area: a listed city, or within the radius."""
+        wanted = (city or "").strip().casefold()
+        if wanted and any(area.city.casefold() == wanted for area in self.service_cities):
+            return True
+        distance = self.distance_km(latitude, longitude)
+        return (self.delivery_radius_km is not None and distance is not None
+                and distance <= float(self.delivery_radius_km))
+
+
+class StoreServiceCity(db.Model):
+    """One city of a store's delivery service area (a row each, so "who delivers to X" is a join)."""
+
+    __tablename__ = "store_service_cities"
+    __table_args__ = (sa.UniqueConstraint("store_id", "city"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id"))
+    city: Mapped[str] = mapped_column(sa.String(80), index=True)
+
+    store: Mapped[Store] = relationship(back_populates="service_cities")
+
+
+class LotStatus(StrEnum):
+    AVAILABLE = "available"  # may be reserved and dispensed while in date
+    QUARANTINED = "quarantined"  # may not be sold until assessed (temperature excursion, damage)
+    RECALLED = "recalled"  # never sold again
+    EXPIRED = "expired"  # past its expiry date; set by the expiry job
+
+
+# A recalled or expired lot never comes back; quarantine is lifted (or not) by an assessment.
+LOT_TRANSITIONS = {
+    LotStatus.AVAILABLE: {LotStatus.QUARANTINED, LotStatus.RECALLED, LotStatus.EXPIRED},
+    LotStatus.QUARANTINED: {LotStatus.AVAILABLE, LotStatus.RECALLED, LotStatus.EXPIRED},
+    LotStatus.RECALLED: set(),
+    LotStatus.EXPIRED: set(),
+}
+
+
+class StockLot(db.Model):
+    """One manufacturer's lot of one drug in one store. Quantities are whole packs of the drug
+    (Drug.pack_size × Drug.pack_unit per pack): packs are what is received, counted and handed out."""
+
+    __tablename__ = "stock_lots"
+    __table_args__ = (
+        sa.UniqueConstraint("store_id", "drug_id", "lot_number"),
+        sa.CheckConstraint("quantity_on_hand >= 0", name="on_hand_non_negative"),
+        sa.CheckConstraint("quantity_reserved >= 0", name="reserved_non_negative"),
+        sa.CheckConstraint("quantity_reserved <= quantity_on_hand", name="reserved_within_on_hand"),
+        sa.CheckConstraint("unit_cost_fen >= 0", name="unit_cost_non_negative"),
+        sa.CheckConstraint("lot_number <> ''", name="lot_number_present"),
+        # FEFO: a store's in-date lots of a drug, earliest expiry first.
+        sa.Index("ix_stock_lots_fefo", "store_id", "drug_id", "status", "expiry_date"),
+        # The expiry job, and "every store holding this lot" (lot-number reuse, recalls).
+        sa.Index("ix_stock_lots_status_expiry", "status", "expiry_date"),
+        sa.Index("ix_stock_lots_drug_lot", "drug_id", "lot_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id"))
+    drug_id: Mapped[int] = mapped_column(sa.ForeignKey("drugs.id"))
+    lot_number: Mapped[str] = mapped_column(sa.String(40))
+    # The last day the lot may be used (有效期至), judged in the store's time zone.
+    expiry_date: Mapped[date] = mapped_column(sa.Date)
+    quantity_on_hand: Mapped[int] = mapped_column(default=0)
+    quantity_reserved: Mapped[int] = mapped_column(default=0)
+    # Moving average over the receipts of this lot in this store.
+    unit_cost_fen: Mapped[int] = mapped_column()
+    status: Mapped[LotStatus] = mapped_column(enum_column(LotStatus, "lot_status"),
+                                              default=LotStatus.AVAILABLE)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    store: Mapped[Store] = relationship()
+    drug = relationship("Drug")
+
+    @property
+    def quantity_available(self) -> int:
+        return self.quantity_on_hand - self.quantity_reserved
+
+    def is_expired_on(self, day: date) -> bool:
+        return self.expiry_date < day
+
+    def __repr__(self) -> str:
+        return f"<StockLot {self.id} {self.lot_number} {self.quantity_on_hand}/{self.quantity_reserved}>"
+
+
+class MovementKind(StrEnum):
+    RECEIPT = "receipt"
+    RESERVATION = "reservation"
+    RELEASE = "release"
+    DISPENSE = "dispense"
+    TRANSFER_OUT = "transfer_out"  # stock leaves the sender when shipped: in transit it is nowhere
+    TRANSFER_IN = "transfer_in"
+    ADJUSTMENT = "adjustment"
+    WRITE_OFF = "write_off"
+    STATUS_CHANGE = "status_change"  # quarantine, recall, expiry: no quantity moves
+
+
+# What each kind may do to the two quantities, as SQL; one row = one change of one lot.
+_SHAPES = " OR ".join([
+    "(kind IN ('receipt', 'transfer_in') AND quantity > 0 AND reserved_change = 0)",
+    "(kind = 'reservation' AND quantity = 0 AND reserved_change > 0)",
+    "(kind = 'release' AND quantity = 0 AND reserved_change < 0)",
+    "(kind = 'dispense' AND quantity < 0 AND reserved_change = quantity)",
+    "(kind = 'transfer_out' AND quantity < 0 AND reserved_change BETWEEN quantity AND 0)",
+    "(kind = 'adjustment' AND quantity <> 0 AND reserved_change = 0)",
+    "(kind = 'write_off' AND quantity < 0 AND reserved_change = 0)",
+    "(kind = 'status_change' AND quantity = 0 AND reserved_change = 0)",
+])
+
+
+class StockMovement(db.Model):
+    """One append-only ledger row. For every lot, at all times:
+    quantity_on_hand = SUM(quantity) and quantity_reserved = SUM(reserved_change) over its rows;
+    for every (lot, reference), SUM(reserved_change) is what that order still holds on the lot."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (
+        sa.CheckConstraint(_SHAPES, name="kind_shape"),
+        sa.CheckConstraint("(kind = 'status_change') = (new_status IS NOT NULL)",
+                           name="status_change_has_status"),
+        sa.CheckConstraint("(reference_type IS NULL) = (reference_id IS NULL)", name="reference_complete"),
+        sa.CheckConstraint("kind NOT IN ('reservation', 'release', 'dispense', 'transfer_out', "
+                           "'transfer_in') OR reference_type IS NOT NULL", name="reference_required"),
+        sa.CheckConstraint("kind NOT IN ('adjustment', 'write_off', 'status_change') OR reason IS NOT NULL",
+                           name="reason_required"),
+        sa.CheckConstraint("temperature_c IS NULL OR kind IN ('receipt', 'transfer_in')",
+                           name="temperature_on_arrival"),
+        sa.Index("ix_stock_movements_lot_time", "lot_id", "created_at"),
+        sa.Index("ix_stock_movements_reference", "reference_type", "reference_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("stock_lots.id"))
+    kind: Mapped[MovementKind] = mapped_column(enum_column(MovementKind, "movement_kind"))
+    # Signed change of the lot's quantity on hand, in whole packs.
+    quantity: Mapped[int] = mapped_column(default=0)
+    # Signed change of the lot's reserved quantity, in whole packs.
+    reserved_change: Mapped[int] = mapped_column(default=0)
+    new_status: Mapped[LotStatus | None] = mapped_column(enum_column(LotStatus, "lot_status"))
+    # A code from app.inventory.reasons, and the user's own words.
+    reason: Mapped[str | None] = mapped_column(sa.String(40))
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    # What the movement belongs to: ("order", 17), ("transfer", 3), ("count", 9) …
+    reference_type: Mapped[str | None] = mapped_column(sa.String(30))
+    reference_id: Mapped[int | None] = mapped_column()
+    # Arrival temperature of cold-chain stock (°C).
+    temperature_c: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lot: Mapped[StockLot] = relationship()
+    user = relationship("User")
+
+
+class LedgerAppendOnlyError(RuntimeError):
+    """Raised when code tries to change or delete a ledger row."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_ledger_changes(session: Session, _context, _instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, StockMovement):
+            raise LedgerAppendOnlyError("stock movements are append-only")

@@ -1,0 +1,121 @@
+"""Checks on what callers hand the inventory services: whole packs, drugs, stores, lots, references."""
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+
+from app.drugs.models import Drug
+from app.errors import DomainError
+from app.extensions import db
+from app.i18n import current_language
+from app.inventory.models import StockLot, Store
+
+Reference = tuple[str, int]
+# Far above any real delivery or order, far below the database's integer range.
+MAX_PACKS = 100_000
+MAX_FEN = 100_000_000
+MAX_DAYS = 366
+
+
+def integer(value) -> int | None:
+    """The value as an int if it is a whole number (5, "5", Decimal("5.0")), else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number != number.to_integral_value():
+        return None
+    return int(number)
+
+
+def whole_packs(value, field: str = "quantity") -> int:
+    """A quantity of at least one whole pack (stock is counted in the drug's packs, never loose units)."""
+    number = integer(value)
+    if number is None or number <= 0:
+        raise DomainError({field: _l("Enter a whole number of packs, at least 1.")})
+    if number > MAX_PACKS:
+        raise DomainError({field: _l("Enter at most %(max)d packs at a time.", max=MAX_PACKS)})
+    return number
+
+
+def signed_packs(value, field: str = "quantity") -> int:
+    """A change of stock: a whole number of packs, negative to reduce, never zero."""
+    number = integer(value)
+    if number is None or number == 0:
+        raise DomainError({field: _l("Enter a whole number of packs other than 0 (negative to reduce).")})
+    if abs(number) > MAX_PACKS:
+        raise DomainError({field: _l("Enter at most %(max)d packs at a time.", max=MAX_PACKS)})
+    return number
+
+
+def fen(value, field: str = "unit_cost_fen") -> int:
+    number = integer(value)
+    if number is None or not 0 <= number <= MAX_FEN:
+        raise DomainError({field: _l("Enter the unit cost as a whole number of fen, 0 or more.")})
+    return number
+
+
+def days(value, field: str = "days_supply") -> int:
+    number = integer(value)
+    if number is None or not 0 <= number <= MAX_DAYS:
+        raise DomainError({field: _l("Enter the days' supply as a whole number of days.")})
+    return number
+
+
+def get_store(store) -> Store:
+    found = store if isinstance(store, Store) else (
+        db.session.get(Store, integer(store)) if integer(store) is not None else None)
+    if found is None:
+        raise DomainError({"store": _l("Unknown store.")})
+    return found
+
+
+def get_drug(drug) -> Drug:
+    found = drug if isinstance(drug, Drug) else (
+        db.session.get(Drug, integer(drug)) if integer(drug) is not None else None)
+    if found is None:
+        raise DomainError({"drug": _l("Unknown drug.")})
+    return found
+
+
+def get_lot(lot) -> StockLot:
+    found = lot if isinstance(lot, StockLot) else (
+        db.session.get(StockLot, integer(lot)) if integer(lot) is not None else None)
+    if found is None:
+        raise DomainError({"lot": _l("Unknown lot.")})
+    return found
+
+
+def items(value) -> dict[Drug, int]:
+    """{drug: packs} from a mapping or (drug, packs) pairs; drugs as models or ids; repeats add up."""
+    pairs: Iterable = value.items() if isinstance(value, Mapping) else (value or ())
+    wanted: dict[int, int] = {}
+    drugs: dict[int, Drug] = {}
+    for drug, quantity in pairs:
+        found = get_drug(drug)
+        drugs[found.id] = found
+        wanted[found.id] = wanted.get(found.id, 0) + whole_packs(quantity)
+    if not wanted:
+        raise DomainError({"items": _l("Add at least one drug.")})
+    return {drugs[drug_id]: wanted[drug_id] for drug_id in sorted(wanted)}
+
+
+def reference(value) -> Reference:
+    """("order", 17) from a pair or from a model row (its table name and id)."""
+    if isinstance(value, tuple) and len(value) == 2:
+        kind, ident = value
+    else:
+        kind, ident = getattr(value, "__tablename__", None), getattr(value, "id", None)
+    if not kind or integer(ident) is None:
+        raise ValueError(f"a stock reference needs a type and an id, not {value!r}")
+    return str(kind), integer(ident)
+
+
+def drug_label(drug: Drug) -> str:
+    """How messages name a drug: its generic name in the reader's language and its catalogue code."""
+    return f"{drug.generic_name(current_language())} ({drug.code})"
