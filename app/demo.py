@@ -1,6 +1,8 @@
-"""Demo data: three stores, one account per role, a verified condition (all invented); the drug catalogue."""
+"""Demo data (all invented): three stores with stock, one account per role, a verified condition; the
+drug catalogue."""
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from io import BytesIO
 
 from sqlalchemy import select
@@ -9,6 +11,7 @@ from werkzeug.datastructures import FileStorage
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.database import utcnow
+from app.drugs.models import Drug
 from app.drugs.services import load_shipped_catalogue
 from app.extensions import db
 from app.inventory.models import Store
@@ -25,6 +28,20 @@ STORES = [
     dict(code="GZ01", name_en="Tianhe DTP Pharmacy", name_zh="天河DTP药房", city="Guangzhou",
          address="5 Sample Avenue, Tianhe District, Guangzhou", is_cold_chain_capable=False),
 ]
+# Filled in only where a store has none yet (an admin's later edits are kept).
+STORE_DETAILS = {
+    "SH01": dict(latitude=Decimal("31.188000"), longitude=Decimal("121.437000"),
+                 delivery_radius_km=Decimal(30), opening_hours="Mon–Sun 08:30–21:00",
+                 cities=("Shanghai", "Suzhou")),
+    "BJ01": dict(latitude=Decimal("39.959000"), longitude=Decimal("116.298000"),
+                 delivery_radius_km=Decimal(25), opening_hours="Mon–Sat 09:00–19:00", cities=("Beijing",)),
+    "GZ01": dict(latitude=Decimal("23.135000"), longitude=Decimal("113.327000"), delivery_radius_km=None,
+                 opening_hours="Mon–Fri 09:00–18:00", cities=("Guangzhou", "Foshan")),
+}
+# (catalogue code, packs) received into each store that has no stock yet; lots and costs invented.
+DEMO_STOCK = [("AMLODIPINE-5MG-TAB", 40), ("METFORMIN-500MG-TAB", 60), ("ATORVASTATIN-20MG-TAB", 30),
+              ("LOSARTAN-50MG-TAB", 30), ("CAPECITABINE-500MG-TAB", 6), ("IMATINIB-100MG-TAB", 4),
+              ("TAMOXIFEN-10MG-TAB", 10), ("INSULIN-GLARGINE-300IU-PEN", 20)]
 
 ACCOUNTS = [
     dict(role=Role.PATIENT, email="patient@demo.example", phone="+8613800000001",
@@ -73,7 +90,36 @@ def seed_demo() -> list[tuple[str, str, str]]:
     load_shipped_catalogue()
     db.session.flush()
     seed_demo_condition()
+    seed_demo_stock(stores, next(u for u in db.session.scalars(select(User).where(User.role == Role.ADMIN))))
     return logins
+
+
+def seed_demo_stock(stores: dict[str, Store], admin: User) -> None:
+    """Locations, delivery areas and a few lots per store (two expiries each), once per store."""
+    from app.inventory import services as inventory  # after the catalogue is loaded
+    from app.inventory.models import StockLot, StoreServiceCity
+
+    for code, store in stores.items():
+        details = STORE_DETAILS[code]
+        if store.latitude is None:
+            store.latitude, store.longitude = details["latitude"], details["longitude"]
+            store.delivery_radius_km = details["delivery_radius_km"]
+        store.opening_hours = store.opening_hours or details["opening_hours"]
+        if not store.service_cities:
+            store.service_cities = [StoreServiceCity(city=city) for city in details["cities"]]
+        db.session.flush()
+        if db.session.scalar(select(StockLot.id).where(StockLot.store_id == store.id).limit(1)):
+            continue
+        today = utcnow().date()
+        for number, (drug_code, packs) in enumerate(DEMO_STOCK, start=1):
+            drug = db.session.scalar(select(Drug).where(Drug.code == drug_code))
+            if drug is None or (drug.is_cold_chain and not store.is_cold_chain_capable):
+                continue
+            for months, share in ((7, 1), (16, 2)):  # an older, smaller lot and a newer one: FEFO shows
+                inventory.receive(store, drug, f"{code}-{number:02d}{months:02d}",
+                                  today + timedelta(days=30 * months), max(packs * share // 3, 1),
+                                  drug.price_fen * 7 // 10, admin,
+                                  Decimal("5.0") if drug.is_cold_chain else None)
 
 
 def demo_proof_pdf() -> bytes:

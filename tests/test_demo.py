@@ -12,14 +12,15 @@ from sqlalchemy import func, select
 from app.accounts.models import CourierProfile, DoctorProfile, PharmacistProfile, Role, User
 from app.audit.models import AuditEvent
 from app.demo import ACCOUNTS, DEMO_PASSWORD
-from app.inventory.models import Store
+from app.inventory.ledger import verify
+from app.inventory.models import StockLot, StockMovement, Store
 from app.notifications.models import OutboundSms
 from app.patients.models import Condition, ConditionStatus, Upload
 from app.patients.uploads import upload_path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COUNTED = (User, Store, DoctorProfile, PharmacistProfile, CourierProfile, OutboundSms, AuditEvent, Condition,
-           Upload)
+           Upload, StockLot, StockMovement)
 
 
 @pytest.fixture
@@ -131,3 +132,13 @@ def test_seed_from_the_command_line_survives_a_second_run(tmp_path):
     assert after == before
     assert before[:2] == [len(Role), 3]  # users, stores
     assert all(spec["email"] in first for spec in ACCOUNTS)
+
+
+def test_seed_stocks_each_store_fefo_ready_and_the_ledger_agrees(seed, db):
+    seed()
+    for store in db.session.scalars(select(Store)):
+        lots = db.session.scalars(select(StockLot).where(StockLot.store_id == store.id)).all()
+        assert len(lots) >= 10 and store.service_cities and store.opening_hours
+        cold = [lot for lot in lots if lot.drug.is_cold_chain]
+        assert bool(cold) == store.is_cold_chain_capable  # no insulin where there is no cold chain
+    assert verify() == []
