@@ -85,6 +85,8 @@ class Config:
 
     # Goods received must have at least this many days of shelf life left.
     INVENTORY_MIN_SHELF_DAYS = 90
+    # Stock reserved for an order and not dispensed within this many hours is released by the worker.
+    RESERVATION_HOLD_HOURS = 48
 
     WORKER_POLL_SECONDS = 5
     WORKER_BATCH_SIZE = 50

@@ -14,7 +14,16 @@ from app.consultations.models import (  # noqa: F401
     ConsultationMessage,
 )
 from app.drugs.models import Drug, DrugIngredient  # noqa: F401
-from app.inventory.models import StockLot, StockMovement, Store, StoreServiceCity  # noqa: F401
+from app.inventory.models import (  # noqa: F401
+    LotRecall,
+    ReorderPoint,
+    StockLot,
+    StockMovement,
+    StockTransfer,
+    StockTransferLine,
+    Store,
+    StoreServiceCity,
+)
 from app.notifications.models import OutboundSms  # noqa: F401
 from app.patients.models import Address, Allergy, Condition, Consent, PatientProfile, Upload  # noqa: F401
 from app.payments.models import Payment, Refund, StripeEvent  # noqa: F401

@@ -23,8 +23,9 @@ from tests.consultations.conftest import (  # noqa: F401  (fixtures used by name
 from tests.drugs.conftest import drug_row
 from tests.patients.conftest import PNG
 
-# Catalogue rows and stores are not anyone's record (role checks guard them, see test_routes_access).
-NOT_PATIENT_DATA = {"drug_id", "filename", "store_id", "lot_id"}
+# Catalogue rows and stock are not anyone's record, and recalls are admins' only: role checks guard
+# them (test_routes_access), and tests/stock checks a pharmacist stays in their own store.
+NOT_PATIENT_DATA = {"drug_id", "filename", "store_id", "lot_id", "transfer_id", "recall_id", "step"}
 
 
 def routes_with_ids() -> list[tuple[str, str, str]]:

@@ -122,6 +122,9 @@ class StockLot(db.Model):
         # The expiry job, and "every store holding this lot" (lot-number reuse, recalls).
         sa.Index("ix_stock_lots_status_expiry", "status", "expiry_date"),
         sa.Index("ix_stock_lots_drug_lot", "drug_id", "lot_number"),
+        # Availability across the chain: a prescription's drugs in every store, in-date lots only. Without
+        # it a prepared (generic) plan ANDs in ix_stock_lots_status_expiry and reads most of that index.
+        sa.Index("ix_stock_lots_availability", "drug_id", "status", "expiry_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -195,6 +198,8 @@ class StockMovement(db.Model):
                            name="reason_required"),
         sa.CheckConstraint("temperature_c IS NULL OR kind IN ('receipt', 'transfer_in')",
                            name="temperature_on_arrival"),
+        # A recall must find every patient who received a lot: each dispense row names its patient.
+        sa.CheckConstraint("kind <> 'dispense' OR patient_id IS NOT NULL", name="dispense_has_patient"),
         sa.Index("ix_stock_movements_lot_time", "lot_id", "created_at"),
         sa.Index("ix_stock_movements_reference", "reference_type", "reference_id"),
     )
@@ -216,10 +221,13 @@ class StockMovement(db.Model):
     # Arrival temperature of cold-chain stock (°C).
     temperature_c: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # Dispense rows: the patient the packs were handed to (set by reservations.dispense).
+    patient_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     lot: Mapped[StockLot] = relationship()
-    user = relationship("User")
+    user = relationship("User", foreign_keys=[user_id])
+    patient = relationship("User", foreign_keys=[patient_id])
 
 
 class LedgerAppendOnlyError(RuntimeError):
@@ -231,3 +239,165 @@ def _refuse_ledger_changes(session: Session, _context, _instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, StockMovement):
             raise LedgerAppendOnlyError("stock movements are append-only")
+
+
+class TransferStatus(StrEnum):
+    REQUESTED = "requested"
+    PICKED = "picked"  # lots chosen FEFO and reserved at the sender: they cannot be sold twice
+    SHIPPED = "shipped"  # left the sender (transfer_out rows): in transit, available nowhere
+    RECEIVED = "received"  # entered the receiver (transfer_in rows), any shortfall recorded per line
+    LOST = "lost"  # never arrived
+    CANCELLED = "cancelled"  # before shipping; a picked transfer gives its reservation back
+
+
+TRANSFER_TRANSITIONS = {
+    TransferStatus.REQUESTED: {TransferStatus.PICKED, TransferStatus.CANCELLED},
+    TransferStatus.PICKED: {TransferStatus.SHIPPED, TransferStatus.CANCELLED},
+    TransferStatus.SHIPPED: {TransferStatus.RECEIVED, TransferStatus.LOST},
+    TransferStatus.RECEIVED: set(),
+    TransferStatus.LOST: set(),
+    TransferStatus.CANCELLED: set(),
+}
+
+
+class StockTransfer(db.Model):
+    """Packs of one drug moved from one store of the chain to another; its ledger rows carry the
+    reference ("transfer", id), and its lines say which lots went and what arrived."""
+
+    __tablename__ = "stock_transfers"
+    __table_args__ = (
+        sa.CheckConstraint("from_store_id <> to_store_id", name="two_stores"),
+        sa.CheckConstraint("packs_requested > 0", name="packs_positive"),
+        sa.CheckConstraint("status IN ('requested', 'cancelled') OR picked_at IS NOT NULL",
+                           name="picked_at_set"),
+        sa.CheckConstraint("status NOT IN ('shipped', 'received', 'lost') OR shipped_at IS NOT NULL",
+                           name="shipped_at_set"),
+        sa.CheckConstraint("(status = 'received') = (received_at IS NOT NULL)", name="received_at_set"),
+        sa.CheckConstraint("receipt_temperature_c IS NULL OR status = 'received'",
+                           name="temperature_on_receipt"),
+        sa.CheckConstraint("(status IN ('lost', 'cancelled')) = (closed_at IS NOT NULL)",
+                           name="closed_at_set"),
+        sa.Index("ix_stock_transfers_from_status", "from_store_id", "status"),
+        sa.Index("ix_stock_transfers_to_status", "to_store_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id"))
+    to_store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id"))
+    drug_id: Mapped[int] = mapped_column(sa.ForeignKey("drugs.id"), index=True)
+    packs_requested: Mapped[int] = mapped_column()
+    status: Mapped[TransferStatus] = mapped_column(enum_column(TransferStatus, "transfer_status"),
+                                                   default=TransferStatus.REQUESTED)
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    picked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    picked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    shipped_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Cold chain: the reading when the parcel was opened at the receiver (°C).
+    receipt_temperature_c: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    # Why fewer packs arrived than were shipped (required when they did).
+    discrepancy_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Lost or cancelled: who closed it, when, and why (in `close_note`).
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    close_note: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    from_store: Mapped[Store] = relationship(foreign_keys=[from_store_id])
+    to_store: Mapped[Store] = relationship(foreign_keys=[to_store_id])
+    drug = relationship("Drug")
+    requested_by = relationship("User", foreign_keys=[requested_by_id])
+    lines: Mapped[list["StockTransferLine"]] = relationship(
+        back_populates="transfer", order_by="StockTransferLine.id", cascade="all, delete-orphan")
+
+    @property
+    def reference(self) -> tuple[str, int]:
+        return "transfer", self.id
+
+    @property
+    def packs_shipped(self) -> int:
+        return sum(line.packs for line in self.lines)
+
+    @property
+    def packs_received(self) -> int | None:
+        if self.status != TransferStatus.RECEIVED:
+            return None
+        return sum(line.packs_received or 0 for line in self.lines)
+
+
+class StockTransferLine(db.Model):
+    """One sender's lot picked for a transfer: its number and expiry travel with the packs, so the
+    receiver's lot is the same lot; `packs_received` below `packs` is the discrepancy."""
+
+    __tablename__ = "stock_transfer_lines"
+    __table_args__ = (
+        sa.UniqueConstraint("transfer_id", "lot_id"),
+        sa.CheckConstraint("packs > 0", name="packs_positive"),
+        sa.CheckConstraint("packs_received IS NULL OR packs_received BETWEEN 0 AND packs",
+                           name="received_within_shipped"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(sa.ForeignKey("stock_transfers.id"))
+    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("stock_lots.id"), index=True)
+    lot_number: Mapped[str] = mapped_column(sa.String(40))
+    expiry_date: Mapped[date] = mapped_column(sa.Date)
+    packs: Mapped[int] = mapped_column()
+    packs_received: Mapped[int | None] = mapped_column()
+    received_lot_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stock_lots.id"), index=True)
+
+    transfer: Mapped[StockTransfer] = relationship(back_populates="lines")
+    lot: Mapped[StockLot] = relationship(foreign_keys=[lot_id])
+    received_lot: Mapped[StockLot | None] = relationship(foreign_keys=[received_lot_id])
+
+    @property
+    def packs_short(self) -> int:
+        return 0 if self.packs_received is None else self.packs - self.packs_received
+
+
+class LotRecall(db.Model):
+    """A manufacturer's lot of a drug recalled chain-wide: every store's lot of it is marked recalled
+    (status_change rows referencing ("recall", id)) and stock of it arriving later lands recalled."""
+
+    __tablename__ = "lot_recalls"
+    __table_args__ = (
+        sa.UniqueConstraint("drug_id", "lot_number"),
+        sa.CheckConstraint("reason <> ''", name="reason_present"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drug_id: Mapped[int] = mapped_column(sa.ForeignKey("drugs.id"))
+    lot_number: Mapped[str] = mapped_column(sa.String(40))
+    # The recall notice in the admin's words (who issued it, why).
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    recalled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    recalled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    drug = relationship("Drug")
+    recalled_by = relationship("User")
+
+
+class ReorderPoint(db.Model):
+    """Below `min_packs` available, in-date packs the store is low on the drug; it is refilled up to
+    `target_packs` (by a transfer from a store with a surplus, else a purchase)."""
+
+    __tablename__ = "reorder_points"
+    __table_args__ = (
+        sa.UniqueConstraint("store_id", "drug_id"),
+        sa.CheckConstraint("min_packs >= 0", name="min_non_negative"),
+        sa.CheckConstraint("target_packs > 0 AND target_packs >= min_packs", name="target_at_least_min"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id"))
+    drug_id: Mapped[int] = mapped_column(sa.ForeignKey("drugs.id"), index=True)
+    min_packs: Mapped[int] = mapped_column()
+    target_packs: Mapped[int] = mapped_column()
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    store: Mapped[Store] = relationship()
+    drug = relationship("Drug")

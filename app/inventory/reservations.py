@@ -170,6 +170,10 @@ def dispense(store, items, reference, user, *, patient, now: datetime | None = N
     store = inputs.get_store(store)
     wanted = inputs.items(items)
     reference = inputs.reference(reference)
+    # Every dispense row names its patient, so a recall finds everyone who received a lot.
+    patient_id = inputs.integer(getattr(patient, "id", patient))
+    if patient_id is None:
+        raise ValueError(f"dispensing needs the patient the packs are handed to, not {patient!r}")
     lots, held = _held_lots(store, reference)
     by_drug = _held_by_drug(lots, held)
     today = store.today(now)
@@ -185,8 +189,10 @@ def dispense(store, items, reference, user, *, patient, now: datetime | None = N
     for drug, packs in wanted.items():
         for lot in by_drug[drug.id]:
             take = min(packs, held[lot.id])
-            movements.append(ledger.post(lot, MovementKind.DISPENSE, quantity=-take, reserved_change=-take,
-                                         user=user, reference=reference))
+            movement = ledger.post(lot, MovementKind.DISPENSE, quantity=-take, reserved_change=-take,
+                                   user=user, reference=reference)
+            movement.patient_id = patient_id
+            movements.append(movement)
             packs -= take
             if packs == 0:
                 break

@@ -19,9 +19,21 @@ from app.database import utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.inventory import inputs, ledger
-from app.inventory.models import LotStatus, MovementKind, StockLot, Store
+from app.inventory.availability import stores_that_can_fill  # noqa: F401
+from app.inventory.models import LotRecall, LotStatus, MovementKind, StockLot, Store
 from app.inventory.reasons import ADJUSTMENT_REASONS, WRITE_OFF_REASONS
+from app.inventory.recall import patients_who_received, recall_lot  # noqa: F401
+from app.inventory.reorder import low_stock, remove_reorder_point, set_reorder_point  # noqa: F401
+from app.inventory.reservation_expiry import release_expired_reservations  # noqa: F401
 from app.inventory.reservations import dispense, release, reserve  # noqa: F401  (one place to import verbs)
+from app.inventory.transfers import (  # noqa: F401
+    cancel_transfer,
+    mark_lost,
+    pick,
+    receive_transfer,
+    request_transfer,
+    ship,
+)
 
 # Cold-chain medicines are received, stored and moved at 2–8 °C.
 COLD_CHAIN_MIN_C = Decimal("2")
@@ -98,6 +110,12 @@ def receive(store, drug, lot_number, expiry, quantity, unit_cost_fen, user, arri
             "Lot %(lot)s of %(drug)s is already recorded with the expiry date %(date)s; check the lot "
             "number and the expiry date.", lot=lot_number, drug=inputs.drug_label(drug),
             date=format_date(other_expiry))})
+    # A recalled lot never comes back into the chain, even into a store that never held it.
+    if db.session.scalar(select(LotRecall.id).where(LotRecall.drug_id == drug.id,
+                                                    LotRecall.lot_number == lot_number)):
+        raise DomainError({"lot_number": _l(
+            "Lot %(lot)s of %(drug)s has been recalled; it cannot be received.",
+            lot=lot_number, drug=inputs.drug_label(drug))})
     reference = inputs.reference(reference) if reference is not None else None
 
     lot = _lot_in_store(store, drug.id, lot_number)

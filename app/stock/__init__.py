@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("stock", __name__, url_prefix="/stock")
 
-from app.stock import views  # noqa: E402,F401
+from app.stock import transfer_views, views  # noqa: E402,F401

@@ -48,3 +48,43 @@ class WriteOffForm(FlaskForm):
     reason = SelectField(_l("Reason"), choices=_choices(WRITE_OFF_REASONS), validate_choice=False)
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Write off"))
+
+
+class TransferRequestForm(FlaskForm):
+    from_store_id = SelectField(_l("From store"), validate_choice=False, validators=[DataRequired(REQUIRED)])
+    to_store_id = SelectField(_l("To store"), validate_choice=False, validators=[DataRequired(REQUIRED)])
+    drug_id = SelectField(_l("Drug"), validate_choice=False, validators=[DataRequired(REQUIRED)])
+    packs = StringField(_l("Packs"), validators=[DataRequired(REQUIRED), Length(max=10)])
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Request transfer"))
+
+
+class TransferStepForm(FlaskForm):
+    """Pick, ship, cancel or report lost: a note is required only where the service says so."""
+
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Confirm"))
+
+
+class TransferReceiveForm(FlaskForm):
+    temperature = StringField(_l("Temperature on opening (°C)"), validators=[Optional(), Length(max=8)],
+                              description=_l("Required for cold-chain drugs."))
+    note = StringField(_l("Discrepancy note"), validators=[Optional(), Length(max=500)],
+                       description=_l("Required when fewer packs arrived than were shipped."))
+    submit = SubmitField(_l("Receive transfer"))
+
+
+class RecallForm(FlaskForm):
+    drug_id = SelectField(_l("Drug"), validate_choice=False, validators=[DataRequired(REQUIRED)])
+    lot_number = StringField(_l("Lot number"), validators=[DataRequired(REQUIRED), Length(max=40)])
+    reason = StringField(_l("Recall notice"), validators=[DataRequired(REQUIRED), Length(max=500)],
+                         description=_l("Who issued it and why, e.g. the manufacturer's notice number."))
+    submit = SubmitField(_l("Recall this lot chain-wide"))
+
+
+class ReorderPointForm(FlaskForm):
+    drug_id = SelectField(_l("Drug"), validate_choice=False, validators=[DataRequired(REQUIRED)])
+    min_packs = StringField(_l("Reorder below (packs)"), validators=[DataRequired(REQUIRED), Length(max=10)])
+    target_packs = StringField(_l("Refill up to (packs)"),
+                               validators=[DataRequired(REQUIRED), Length(max=10)])
+    submit = SubmitField(_l("Save reorder point"))

@@ -26,7 +26,7 @@ class Job:
 def jobs() -> list[Job]:
     from app.accounts.services import expire_codes
     from app.consultations.services import expire_due as expire_consultations
-    from app.inventory.services import expire_lots
+    from app.inventory.services import expire_lots, release_expired_reservations
     from app.notifications.services import send_due_sms
     from app.review.services import sweep_abandoned_claims
 
@@ -36,6 +36,7 @@ def jobs() -> list[Job]:
         Job("expire-consultations", expire_consultations),
         Job("release-abandoned-review-claims", sweep_abandoned_claims),
         Job("expire-stock-lots", expire_lots),
+        Job("release-expired-reservations", release_expired_reservations),
     ]
 
 

@@ -1,0 +1,254 @@
+"""Transfer and recall pages. A pharmacist works transfers of their own store (sending or receiving);
+an admin every transfer, and recalls lots chain-wide."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+from wtforms.fields.choices import SelectChoice
+
+from app.accounts.models import Role
+from app.audit.services import record
+from app.errors import DomainError
+from app.extensions import db
+from app.i18n import current_language
+from app.inventory import recall as recalls
+from app.inventory import reorder as reorder_points
+from app.inventory import transfers
+from app.inventory.models import LotRecall, ReorderPoint, StockLot, StockTransfer, Store, TransferStatus
+from app.policy import patient_data, roles_required
+from app.stock import bp
+from app.stock.forms import (
+    RecallForm,
+    ReorderPointForm,
+    TransferReceiveForm,
+    TransferRequestForm,
+    TransferStepForm,
+)
+from app.stock.views import STAFF, FieldMap, _drug_choices, _home_store_id, load_store
+
+T = TransferStatus
+# Which side of a transfer may take each step (an admin may take every step).
+STEPS = {"pick": ("from", (T.REQUESTED,)), "ship": ("from", (T.PICKED,)),
+         "receive": ("to", (T.SHIPPED,)), "lost": ("either", (T.SHIPPED,)),
+         "cancel": ("either", (T.REQUESTED, T.PICKED))}
+
+
+def _sides(transfer: StockTransfer) -> set[str]:
+    if current_user.role == Role.ADMIN:
+        return {"from", "to", "either"}
+    home = _home_store_id()
+    sides = {side for side, store_id in (("from", transfer.from_store_id), ("to", transfer.to_store_id))
+             if store_id == home}
+    return sides | ({"either"} if sides else set())
+
+
+def load_transfer(transfer_id: int) -> StockTransfer:
+    transfer = db.session.get(StockTransfer, transfer_id)
+    if transfer is None or not _sides(transfer):
+        abort(404)
+    return transfer
+
+
+def allowed_steps(transfer: StockTransfer) -> list[str]:
+    sides = _sides(transfer)
+    return [step for step, (side, statuses) in STEPS.items() if side in sides and transfer.status in statuses]
+
+
+@bp.route("/transfers")
+@roles_required(*STAFF)
+def transfers_list():
+    statement = select(StockTransfer).order_by(StockTransfer.requested_at.desc(), StockTransfer.id.desc())
+    if current_user.role != Role.ADMIN:
+        home = _home_store_id() or 0
+        statement = statement.where(or_(StockTransfer.from_store_id == home,
+                                        StockTransfer.to_store_id == home))
+    status = request.args.get("status", "")
+    if status in set(T):
+        statement = statement.where(StockTransfer.status == status)
+    return render_template("stock/transfers.html", transfers=db.session.scalars(statement.limit(200)).all(),
+                           status=status, statuses=list(T), language=current_language())
+
+
+def _store_choices(stores) -> list[SelectChoice]:
+    language = current_language()
+    return [SelectChoice("", "—")] + [SelectChoice(str(s.id), f"{s.code} · {s.display_name(language)}")
+                                      for s in stores]
+
+
+@bp.route("/transfers/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def new_transfer():
+    active = list(db.session.scalars(select(Store).where(Store.is_active).order_by(Store.code)))
+    form = TransferRequestForm()
+    form.from_store_id.choices = _store_choices(active)
+    form.drug_id.choices = _drug_choices()
+    if current_user.role == Role.ADMIN:
+        form.to_store_id.choices = _store_choices(active)
+    else:  # a pharmacist asks for stock for their own store
+        home = db.session.get(Store, _home_store_id() or 0) or abort(404)
+        form.to_store_id.choices = _store_choices([home])
+        form.to_store_id.data = str(home.id)
+    if form.validate_on_submit():
+        try:
+            transfer = transfers.request_transfer(
+                _id(form.from_store_id.data), _id(form.to_store_id.data), _id(form.drug_id.data),
+                form.packs.data, current_user._get_current_object(), note=form.note.data)
+        except DomainError as error:
+            db.session.rollback()
+            error.apply_to(FieldMap(form, from_store="from_store_id", to_store="to_store_id", drug="drug_id"))
+        else:
+            db.session.commit()
+            flash(_("Transfer requested."), "success")
+            return redirect(url_for("stock.transfer", transfer_id=transfer.id), code=303)
+    return render_template("stock/transfer_new.html", form=form), 400 if form.errors else 200
+
+
+def _id(value) -> int:
+    return int(value) if str(value or "").isdigit() else 0
+
+
+def _transfer_page(transfer: StockTransfer, code: int = 200, receive_form=None, step_form=None):
+    return render_template("stock/transfer.html", transfer=transfer, steps=allowed_steps(transfer),
+                           receive_form=receive_form or TransferReceiveForm(formdata=None),
+                           step_form=step_form or TransferStepForm(formdata=None),
+                           language=current_language()), code
+
+
+@bp.route("/transfers/<int:transfer_id>")
+@roles_required(*STAFF)
+def transfer(transfer_id: int):
+    return _transfer_page(load_transfer(transfer_id))
+
+
+def _success(step: str) -> str:
+    return {"pick": lambda: _("Lots picked and reserved for the transfer."),
+            "ship": lambda: _("Shipped: the stock is in transit."),
+            "lost": lambda: _("The transfer is recorded as lost."),
+            "cancel": lambda: _("Transfer cancelled.")}[step]()
+
+
+@bp.route("/transfers/<int:transfer_id>/pick", methods=["POST"], defaults={"step": "pick"},
+          endpoint="transfer_pick")
+@bp.route("/transfers/<int:transfer_id>/ship", methods=["POST"], defaults={"step": "ship"},
+          endpoint="transfer_ship")
+@bp.route("/transfers/<int:transfer_id>/lost", methods=["POST"], defaults={"step": "lost"},
+          endpoint="transfer_lost")
+@bp.route("/transfers/<int:transfer_id>/cancel", methods=["POST"], defaults={"step": "cancel"},
+          endpoint="transfer_cancel")
+@roles_required(*STAFF)
+def transfer_step(transfer_id: int, step: str):
+    transfer = load_transfer(transfer_id)
+    form = TransferStepForm()
+    if step not in allowed_steps(transfer):
+        abort(403)
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        verbs = {"pick": lambda: transfers.pick(transfer, user),
+                 "ship": lambda: transfers.ship(transfer, user),
+                 "lost": lambda: transfers.mark_lost(transfer, user, form.note.data),
+                 "cancel": lambda: transfers.cancel_transfer(transfer, user, form.note.data)}
+        try:
+            verbs[step]()
+        except DomainError as error:
+            db.session.rollback()
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_success(step), "success")
+            return redirect(url_for("stock.transfer", transfer_id=transfer_id), code=303)
+    return _transfer_page(db.session.get(StockTransfer, transfer_id), 400, step_form=form)
+
+
+@bp.route("/transfers/<int:transfer_id>/receive", methods=["POST"])
+@roles_required(*STAFF)
+def transfer_receive(transfer_id: int):
+    transfer = load_transfer(transfer_id)
+    if "receive" not in allowed_steps(transfer):
+        abort(403)
+    form = TransferReceiveForm()
+    if form.validate_on_submit():
+        received = {line.lot_number: request.form.get(f"received_{line.id}", "") for line in transfer.lines}
+        try:
+            transfers.receive_transfer(transfer, current_user._get_current_object(), received=received,
+                                       temperature=form.temperature.data or None, note=form.note.data)
+        except DomainError as error:
+            db.session.rollback()
+            for name, message in error.reasons.items():  # per-line fields are not on the form
+                if name.startswith("received_"):
+                    flash(str(message), "danger")
+            error.reasons = {k: v for k, v in error.reasons.items() if not k.startswith("received_")}
+            error.apply_to(FieldMap(form, temperature="temperature"))
+        else:
+            db.session.commit()
+            flash(_("Transfer received."), "success")
+            return redirect(url_for("stock.transfer", transfer_id=transfer_id), code=303)
+    return _transfer_page(db.session.get(StockTransfer, transfer_id), 400, receive_form=form)
+
+
+# ---- recalls (admins) ---------------------------------------------------------------------------
+
+@bp.route("/recalls", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def recalls_page():
+    form = RecallForm()
+    form.drug_id.choices = _drug_choices()
+    if form.validate_on_submit():
+        try:
+            recall = recalls.recall_lot(_id(form.drug_id.data), form.lot_number.data,
+                                        current_user._get_current_object(), form.reason.data)
+        except DomainError as error:
+            db.session.rollback()
+            error.apply_to(FieldMap(form, drug="drug_id"))
+        else:
+            db.session.commit()
+            flash(_("Lot %(lot)s is recalled in every store.", lot=recall.lot_number), "success")
+            return redirect(url_for("stock.recall", recall_id=recall.id), code=303)
+    listed = db.session.scalars(select(LotRecall).order_by(LotRecall.recalled_at.desc()).limit(100)).all()
+    return render_template("stock/recalls.html", form=form, recalls=listed), 400 if form.errors else 200
+
+
+@bp.route("/recalls/<int:recall_id>")
+@roles_required(Role.ADMIN)
+@patient_data
+def recall(recall_id: int):
+    """The recalled lot in every store and every patient who received it, ready to be notified."""
+    found = db.session.get(LotRecall, recall_id) or abort(404)
+    lots = db.session.scalars(select(StockLot).where(StockLot.drug_id == found.drug_id,
+                                                     StockLot.lot_number == found.lot_number)
+                              .order_by(StockLot.store_id)).all()
+    recipients = recalls.patients_who_received(found.drug_id, found.lot_number)
+    for recipient in recipients:  # the list names patients: one audit row each
+        record("recall.recipients_viewed", obj=found, patient=recipient.patient.id)
+    if not recipients:
+        record("recall.recipients_viewed", obj=found)
+    db.session.commit()
+    return render_template("stock/recall.html", recall=found, lots=lots, recipients=recipients,
+                           language=current_language())
+
+
+# ---- reorder points and low stock ---------------------------------------------------------------
+
+@bp.route("/stores/<int:store_id>/reorder", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def reorder(store_id: int):
+    """Low stock at a store with a suggested transfer (from the store with most surplus) or purchase."""
+    store = load_store(store_id)
+    form = ReorderPointForm()
+    form.drug_id.choices = _drug_choices()
+    if form.validate_on_submit():
+        try:
+            reorder_points.set_reorder_point(store, _id(form.drug_id.data), form.min_packs.data,
+                                             form.target_packs.data, current_user._get_current_object())
+        except DomainError as error:
+            db.session.rollback()
+            error.apply_to(FieldMap(form, drug="drug_id"))
+        else:
+            db.session.commit()
+            flash(_("Reorder point saved."), "success")
+            return redirect(url_for("stock.reorder", store_id=store.id), code=303)
+    points = db.session.scalars(select(ReorderPoint).where(ReorderPoint.store_id == store.id)
+                                .order_by(ReorderPoint.id)).all()
+    return render_template("stock/reorder.html", store=store, form=form, points=points,
+                           low=reorder_points.low_stock(store), language=current_language()), \
+        400 if form.errors else 200
