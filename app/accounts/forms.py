@@ -10,6 +10,14 @@ LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("zh", "中文")]
 REQUIRED = _l("This field is required.")
 
 
+def int_or_none(value):
+    """Coerce a submitted id; None for anything else, so the service answers with its own message."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class LoginForm(FlaskForm):
     identifier = StringField(_l("Email or mobile number"), validators=[DataRequired(REQUIRED)])
     password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED)])

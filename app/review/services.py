@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Role
 from app.audit.services import record
@@ -47,9 +48,13 @@ def submit(prescription: Prescription) -> PrescriptionReview:
 
 def queue() -> list[PrescriptionReview]:
     """Every prescription waiting for review, oldest signed first (first in, first reviewed)."""
+    shown = selectinload(PrescriptionReview.prescription)
     return list(db.session.scalars(
         select(PrescriptionReview).join(Prescription)
         .where(PrescriptionReview.decision.is_(None), Prescription.status == S.AWAITING_REVIEW)
+        .options(shown.selectinload(Prescription.patient), shown.selectinload(Prescription.doctor),
+                 shown.selectinload(Prescription.condition), shown.selectinload(Prescription.items),
+                 selectinload(PrescriptionReview.claimed_by))
         .order_by(PrescriptionReview.queued_at, PrescriptionReview.id)))
 
 

@@ -3,6 +3,7 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import exists, or_, select
 
 from app.accounts.models import Role
 from app.audit.services import record
@@ -34,11 +35,9 @@ def pharmacist_sees_patient(user, patient_id: int) -> bool:
     and keeps seeing the ones they decided (their own decisions stay explainable)."""
     if user.role != Role.PHARMACIST:
         return False
-    return db.session.query(
-        db.session.query(PrescriptionReview).join(Prescription).filter(
-            Prescription.patient_id == patient_id,
-            (PrescriptionReview.decision.is_(None)) | (PrescriptionReview.decided_by_id == user.id))
-        .exists()).scalar()
+    return bool(db.session.scalar(select(exists().where(
+        PrescriptionReview.prescription_id == Prescription.id, Prescription.patient_id == patient_id,
+        or_(PrescriptionReview.decision.is_(None), PrescriptionReview.decided_by_id == user.id)))))
 
 
 patient_access_rules.append(pharmacist_sees_patient)
@@ -59,14 +58,15 @@ def load(prescription_id: int) -> Prescription:
 def render_review(prescription: Prescription, code: int = 200, form: DecisionForm | None = None):
     found = prescription.review
     now = utcnow()
+    held_by = review.holder(found, now)
     context = adapters.build_context(prescription.patient, exclude=prescription)
     return render_template(
-        "review/detail.html", prescription=prescription, review=found, holder=review.holder(found, now),
+        "review/detail.html", prescription=prescription, review=found, holder=held_by,
         findings=sorted(prescription.findings, key=lambda f: (-f.severity.rank, f.line, f.id)),
         patient_context=context, conditions=verified_conditions(prescription.patient),
         is_valid=is_valid(prescription, now), language=current_language(),
         claim_form=ClaimForm(), release_form=ReleaseForm(), form=form or DecisionForm(formdata=None),
-        mine=found.claimed_by_id == current_user.id and review.holder(found, now) is not None), code
+        mine=held_by is not None and held_by.id == current_user.id), code
 
 
 @bp.route("/")

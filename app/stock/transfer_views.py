@@ -5,6 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import Role
@@ -58,7 +59,10 @@ def allowed_steps(transfer: StockTransfer) -> list[str]:
 @bp.route("/transfers")
 @roles_required(*STAFF)
 def transfers_list():
-    statement = select(StockTransfer).order_by(StockTransfer.requested_at.desc(), StockTransfer.id.desc())
+    statement = (select(StockTransfer)
+                 .options(joinedload(StockTransfer.from_store), joinedload(StockTransfer.to_store),
+                          joinedload(StockTransfer.drug))
+                 .order_by(StockTransfer.requested_at.desc(), StockTransfer.id.desc()))
     if current_user.role != Role.ADMIN:
         home = _home_store_id() or 0
         statement = statement.where(or_(StockTransfer.from_store_id == home,
@@ -174,11 +178,7 @@ def transfer_receive(transfer_id: int):
                                        temperature=form.temperature.data or None, note=form.note.data)
         except DomainError as error:
             db.session.rollback()
-            for name, message in error.reasons.items():  # per-line fields are not on the form
-                if name.startswith("received_"):
-                    flash(str(message), "danger")
-            error.reasons = {k: v for k, v in error.reasons.items() if not k.startswith("received_")}
-            error.apply_to(FieldMap(form, temperature="temperature"))
+            error.apply_to(form)  # a per-lot reason (received_<line>) has no form field: it is flashed
         else:
             db.session.commit()
             flash(_("Transfer received."), "success")

@@ -67,6 +67,9 @@ def test_request_pick_ship_and_receive_with_a_shortfall_through_the_pages(db, ch
 
     lines = db.session.get(StockTransfer, transfer.id).lines
     form = {f"received_{line.id}": str(line.packs) for line in lines}
+    too_many = dict(form, **{f"received_{lines[0].id}": str(lines[0].packs + 1)})
+    refused = asking.post(f"/stock/transfers/{transfer.id}/receive", data=too_many)
+    assert refused.status_code == 400 and "were shipped; receive packs that were not shipped" in text(refused)
     form[f"received_{lines[-1].id}"] = str(lines[-1].packs - 1)
     refused = asking.post(f"/stock/transfers/{transfer.id}/receive", data=form)
     assert refused.status_code == 400  # a shortfall needs a note
