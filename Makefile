@@ -33,14 +33,17 @@ seed: migrate
 
 # Serves on http://127.0.0.1:5000 with the worker and localstripe (the offline Stripe) beside
 # it; Ctrl-C stops all three.
+# Rate limits live in Redis at REDIS_URL (default redis://127.0.0.1:6379/0) when one answers, so
+# both web workers count together; otherwise each worker counts on its own, and the line says so.
 run: install-dev seed
 	@echo "Serving on http://127.0.0.1:5000  (the demo logins are listed above)"
-	@trap 'kill $$worker $$stripe 2>/dev/null' EXIT INT TERM; \
+	@store=$$($(BIN)/python config.py limiter-store) || exit 1; \
+	trap 'kill $$worker $$stripe 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python -m app.integrations.localstripe_runner --port 8420 \
 		--webhook-url http://127.0.0.1:5000/payments/webhooks/stripe \
 		--webhook-secret whsec_localstripe_development & stripe=$$!; \
 	$(BIN)/flask worker & worker=$$!; \
-	$(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --threads 4 --access-logfile - wsgi:app
+	RATELIMIT_STORAGE_URI="$$store" $(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --threads 4 --access-logfile - wsgi:app
 
 test: install-dev translations
 	$(BIN)/ruff check .

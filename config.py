@@ -16,6 +16,21 @@ KNOWN_DEFAULT_SECRETS = {
 }
 
 
+# The development stand-ins for Stripe; production must be given the real values.
+LOCAL_STRIPE_VALUES = {
+    "",
+    "sk_test_localstripe",
+    "pk_test_localstripe",
+    "whsec_localstripe_development",
+    "whsec_testing_only",
+}
+STRIPE_SETTINGS = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
+MIN_SECRET_KEY_LENGTH = 32
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# Limiter stores that every worker process on every host sees alike.
+SHARED_LIMITER_SCHEMES = ("redis://", "rediss://", "redis+unix://", "redis+sentinel://", "redis+cluster://")
+
+
 def normalise_database_url(url: str) -> str:
     """Point PostgreSQL URLs at psycopg 3, whatever scheme the operator wrote."""
     for prefix in ("postgres://", "postgresql://"):
@@ -26,6 +41,40 @@ def normalise_database_url(url: str) -> str:
 
 class ConfigError(RuntimeError):
     """A configuration value the application cannot start without."""
+
+
+def _without_password(url: str) -> str:
+    """The URL as it may appear in a log line: any password replaced by ***."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def redis_answers(url: str, timeout: float = 0.5) -> bool:
+    """True when a Redis server at `url` answers PING within `timeout` seconds."""
+    import redis  # only needed where a shared limiter store is wanted
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
+def development_limiter_store(environ=os.environ) -> tuple[str, str]:
+    """(store URI, a line for the developer): Redis at REDIS_URL when it answers, else memory."""
+    url = environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    if redis_answers(url):
+        return url, f"Rate limits: shared by every worker through Redis at {_without_password(url)}."
+    return "memory://", (
+        f"Rate limits: no Redis answers at {_without_password(url)}, so they fall back to "
+        "per-process memory (each worker counts on its own). Start Redis to share them."
+    )
 
 
 class Config:
@@ -43,6 +92,8 @@ class Config:
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 7
     # A signed-in session ends after this much idle time (seconds).
     PERMANENT_SESSION_LIFETIME = 60 * 30
+    # ... and this many hours after signing in, however active it is.
+    SESSION_ABSOLUTE_HOURS = 12
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 2
@@ -57,6 +108,13 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
+    # SMS codes (password reset and phone verification together) per account, whatever the address.
+    CODE_RATE_LIMIT = "5 per hour"
+    REGISTER_RATE_LIMIT = "10 per hour"
+    # Refused signing attempts (a wrong password among them) per doctor.
+    SIGN_RATE_LIMIT = "10 per 15 minutes"
+    # Reverse proxies in front of the app that append to X-Forwarded-For; 0 trusts no header.
+    TRUSTED_PROXY_COUNT = 0
 
     SMS_BACKEND = "log"
     SMS_MAX_ATTEMPTS = 5
@@ -93,6 +151,28 @@ class Config:
 
     PREFERRED_URL_SCHEME = "http"
 
+    # Payment operations (capture, cancel, refund) are rows performed after the commit; one that
+    # Stripe did not answer is retried with growing delays, then left for operations staff.
+    STRIPE_TIMEOUT_SECONDS = 20
+    STRIPE_MAX_NETWORK_RETRIES = 1
+    PAYMENT_OPERATION_MAX_ATTEMPTS = 10
+    PAYMENT_OPERATION_LEASE_SECONDS = 120  # a claimed operation whose performer died is retried after this
+    # `flask payments reconcile` (and the worker) asks Stripe about payments still pending after this.
+    PAYMENT_RECONCILE_MINUTES = 10
+    PAYMENT_RECONCILE_EVERY_SECONDS = 120  # how often the worker runs it
+    # Unpaid bookings: how many may be open at once, and how much they may hold in attachments.
+    CONSULTATION_MAX_UNPAID = 3
+    UNPAID_BOOKING_UPLOAD_COUNT = 10
+    UNPAID_BOOKING_UPLOAD_BYTES = 30 * 1024 * 1024
+
+    # SMS outbox: the worker claims a batch under a lease and sends with no transaction open; a
+    # message whose lease ran out (the worker died) is claimed again, so the lease must outlast
+    # one provider call. The "file" backend appends to SMS_FILE_PATH; SMS_FILE_GATE (a file
+    # holding a number) holds its replies, for rehearsing a worker killed mid-batch.
+    SMS_SEND_LEASE_SECONDS = 120
+    SMS_FILE_PATH = str(INSTANCE_DIR / "sms-outbox.jsonl")
+    SMS_FILE_GATE = ""
+
     @classmethod
     def init(cls) -> dict:
         """Return the settings as a dict, applying environment overrides."""
@@ -107,6 +187,11 @@ class Config:
                 settings[name] = os.environ[name]
         if os.environ.get("RATELIMIT_STORAGE_URI"):
             settings["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URI"]
+        if os.environ.get("TRUSTED_PROXY_COUNT"):
+            count = os.environ["TRUSTED_PROXY_COUNT"].strip()
+            if not (count.isascii() and count.isdigit() and int(count) <= 10):
+                raise ConfigError("TRUSTED_PROXY_COUNT must be a whole number from 0 to 10.")
+            settings["TRUSTED_PROXY_COUNT"] = int(count)
         settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
             settings["SQLALCHEMY_DATABASE_URI"]
         )
@@ -151,16 +236,30 @@ class ProductionConfig(Config):
 
     @classmethod
     def init(cls) -> dict:
+        # One check at a time, in this order, each naming only its variable and never its value.
         for name in ("SECRET_KEY", "DATABASE_URL"):
             value = os.environ.get(name, "")
             if not value or value in KNOWN_DEFAULT_SECRETS:
                 raise ConfigError(
                     f"{name} must be set to a real value in the environment for production."
                 )
+            if name == "SECRET_KEY" and len(value) < MIN_SECRET_KEY_LENGTH:
+                raise ConfigError(
+                    f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters long in production."
+                )
+        for name in STRIPE_SETTINGS:
+            if os.environ.get(name, "").strip() in LOCAL_STRIPE_VALUES:
+                raise ConfigError(f"{name} must be set to the real Stripe value for production.")
+        # RATELIMIT_STORAGE_URI, when given, overrides REDIS_URL for the limiter; either must be shared.
+        name = "RATELIMIT_STORAGE_URI" if os.environ.get("RATELIMIT_STORAGE_URI") else "REDIS_URL"
+        store = os.environ.get(name, "").strip()
+        if not store.startswith(SHARED_LIMITER_SCHEMES):
+            raise ConfigError(
+                f"{name} must name the Redis server (redis://...) that keeps rate limits for every "
+                "worker; per-process memory would let guesses spread over the workers."
+            )
         settings = super().init()
-        settings["RATELIMIT_STORAGE_URI"] = os.environ.get(
-            "RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0"
-        )
+        settings["RATELIMIT_STORAGE_URI"] = store
         return settings
 
 
@@ -169,3 +268,14 @@ CONFIGS = {
     "testing": TestingConfig,
     "production": ProductionConfig,
 }
+
+
+if __name__ == "__main__":
+    # `make run` asks once which limiter store to use: the URI on stdout, the reason on stderr.
+    import sys
+
+    if sys.argv[1:] != ["limiter-store"]:
+        sys.exit("usage: python config.py limiter-store")
+    uri, message = development_limiter_store()
+    print(message, file=sys.stderr)
+    print(uri)

@@ -6,11 +6,13 @@ from flask import Flask, current_app
 from app.checks.cli import checks
 from app.extensions import db
 from app.inventory.cli import inventory
+from app.payments.cli import payments
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(checks)
     app.cli.add_command(inventory)
+    app.cli.add_command(payments)
 
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Run every job once and exit.")

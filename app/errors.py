@@ -3,11 +3,12 @@
 import logging
 import math
 
-from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_limiter.errors import RateLimitExceeded
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -84,6 +85,28 @@ def error_response(code: int, message: str | None = None):
     return render_template(template, code=code, title=title, message=message), code
 
 
+def audit_refusal(code: int) -> None:
+    """One audit row when a signed-in user is refused a page or an object (403/404 on a route of the
+    app), so probing other patients' ids leaves a trace. Unknown URLs and missing static files are
+    not probes of anyone's record and are not written."""
+    if code not in (403, 404) or request.url_rule is None or request.endpoint == "static":
+        return
+    if not current_user.is_authenticated:
+        return
+    # Imported here, not at the top: app.audit loads its views, which load modules importing this one.
+    from app.audit.services import record
+
+    ids = [str(value) for value in (request.view_args or {}).values()]
+    try:
+        record("access.refused", object_type=(request.endpoint or "")[:60],
+               object_id=",".join(ids)[:60] or None, patient=g.get("refused_patient_id"),
+               detail=f"{code} {request.method} {request.path}")
+        db.session.commit()
+    except Exception:  # an audit failure must not turn a refusal into a 500
+        db.session.rollback()
+        log.exception("could not audit a refused request to %s", request.path)
+
+
 def register_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
@@ -102,6 +125,7 @@ def register_handlers(app: Flask) -> None:
         message = None
         if isinstance(error, RateLimitExceeded):
             message = wait_message(error.limit.limit.get_expiry())
+        audit_refusal(error.code or 500)
         response = make_response(error_response(error.code or 500, message))
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             # HTTP requires a 405 to list the methods the URL does accept.

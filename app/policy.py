@@ -17,6 +17,11 @@ from app.extensions import login_manager
 # patients of their own consultations". Any rule granting access is enough.
 patient_access_rules: list[Callable[[object, int], bool]] = []
 
+# A file follows the object it is attached to: the feature owning that object says who besides the
+# patient and admins may open it, by upload purpose: purpose -> (user, upload) -> bool. A purpose no
+# feature claims is shown to nobody else (and seeing the patient is not enough on its own).
+upload_access_rules: dict[str, Callable[[object, object], bool]] = {}
+
 
 def public(view):
     """Mark a view as open to anonymous visitors."""
@@ -79,4 +84,12 @@ def can_access_patient(user, patient_id: int) -> bool:
 def ensure_patient_access(patient_id: int) -> None:
     """Abort with 403 unless the current user may see this patient's data."""
     if not can_access_patient(current_user, patient_id):
-        abort(403)
+        refuse(403, patient_id)
+
+
+def refuse(code: int, patient_id: int | None = None):
+    """Abort with `code`; the refusal's audit row (written by the error handler) names the patient
+    whose data was asked for, when the object exists."""
+    if patient_id is not None:
+        g.refused_patient_id = patient_id
+    abort(code)

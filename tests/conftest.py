@@ -30,8 +30,10 @@ def backends() -> list[str]:
     return ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """postgres_only tests (row locks, triggers) run only with the postgresql app."""
+    """postgres_only tests (row locks, triggers) run only with the postgresql app; browser tests
+    run last, after every other test (their live server lives until the end of the run)."""
     keep, dropped = [], []
     for item in items:
         backend = getattr(item, "callspec", None) and item.callspec.params.get("database_url")
@@ -45,7 +47,8 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError("postgres_only tests would not run")
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = keep
+    items[:] = [item for item in keep if "e2e" not in item.keywords] + [
+        item for item in keep if "e2e" in item.keywords]
 
 
 @pytest.fixture(scope="session", params=backends())

@@ -14,12 +14,20 @@ from config import ConfigError, normalise_database_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REAL_SECRET = "d6c1f0a8-real-production-secret-7b2e"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+DEPLOYMENT_VARIABLES = ("APP_CONFIG", "SECRET_KEY", "DATABASE_URL", "RATELIMIT_STORAGE_URI", "REDIS_URL",
+                        "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
+                        "TRUSTED_PROXY_COUNT")
+# Shaped like Stripe's live values; never used to call anything.
+STRIPE_ENV = {"STRIPE_SECRET_KEY": "sk_live_51Hexample0000000000000000",
+              "STRIPE_PUBLISHABLE_KEY": "pk_live_51Hexample0000000000000000",
+              "STRIPE_WEBHOOK_SECRET": "whsec_example0000000000000000000"}
 
 
 @pytest.fixture
 def clean_env(monkeypatch):
     """No deployment variables leak in from the developer's shell."""
-    for name in ("APP_CONFIG", "SECRET_KEY", "DATABASE_URL", "RATELIMIT_STORAGE_URI"):
+    for name in DEPLOYMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -29,42 +37,101 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'production.sqlite3'}"
 
 
+@pytest.fixture
+def production_env(clean_env, sqlite_url):
+    """Every production variable set to a good value; a test then spoils one."""
+    for name, value in {"SECRET_KEY": REAL_SECRET, "DATABASE_URL": sqlite_url, "REDIS_URL": REDIS_URL,
+                        **STRIPE_ENV}.items():
+        clean_env.setenv(name, value)
+    return clean_env
+
+
+def production_app():
+    # The limiter object is shared by every app in this process: once the production checks have
+    # passed, keep this app's counters in memory rather than pointing every later test at Redis.
+    return create_app("production", {"RATELIMIT_STORAGE_URI": "memory://"})
+
+
 def _production_error(monkeypatch) -> str:
-    # The limiter object is shared by every app in the process: never point it at Redis here.
-    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
     with pytest.raises(ConfigError) as error:
-        create_app("production")
+        production_app()
     message = str(error.value)
     assert "\n" not in message, "the operator should get one line, not a wall of text"
     return message
 
 
-def test_production_refuses_to_start_without_secret_key(clean_env, sqlite_url):
-    clean_env.setenv("DATABASE_URL", sqlite_url)
-    assert "SECRET_KEY" in _production_error(clean_env)
+def test_production_refuses_to_start_without_secret_key(production_env):
+    production_env.delenv("SECRET_KEY")
+    assert "SECRET_KEY" in _production_error(production_env)
 
 
-def test_production_refuses_to_start_without_database_url(clean_env):
-    clean_env.setenv("SECRET_KEY", REAL_SECRET)
-    message = _production_error(clean_env)
+def test_production_refuses_to_start_without_database_url(production_env):
+    production_env.delenv("DATABASE_URL")
+    message = _production_error(production_env)
     assert "DATABASE_URL" in message
     assert "SECRET_KEY" not in message
 
 
 @pytest.mark.parametrize("secret", ["development-only-secret-key", "change-me", "testing-only-secret-key"])
-def test_production_refuses_a_secret_key_copied_from_the_defaults(clean_env, sqlite_url, secret):
-    clean_env.setenv("SECRET_KEY", secret)
-    clean_env.setenv("DATABASE_URL", sqlite_url)
-    message = _production_error(clean_env)
+def test_production_refuses_a_secret_key_copied_from_the_defaults(production_env, secret):
+    production_env.setenv("SECRET_KEY", secret)
+    message = _production_error(production_env)
     assert "SECRET_KEY" in message
     assert secret not in message, "the error must not echo the secret back into the logs"
 
 
-def test_production_starts_with_real_secrets_and_secure_cookies(clean_env, sqlite_url):
-    clean_env.setenv("SECRET_KEY", REAL_SECRET)
-    clean_env.setenv("DATABASE_URL", sqlite_url)
-    clean_env.setenv("RATELIMIT_STORAGE_URI", "memory://")
-    app = create_app("production")
+@pytest.mark.parametrize(("length", "starts"), [(31, False), (32, True), (33, True)])
+def test_finding_10_production_refuses_a_secret_key_shorter_than_32_characters(production_env, length,
+                                                                               starts):
+    secret = "k7Qx2pL9vR4mZ8tW1nB6yH3cF5jD0sGa"[:length].ljust(length, "e")
+    assert len(secret) == length
+    production_env.setenv("SECRET_KEY", secret)
+    if starts:
+        assert production_app().config["SECRET_KEY"] == secret
+    else:
+        message = _production_error(production_env)
+        assert "SECRET_KEY" in message and "32 characters" in message
+        assert secret not in message
+
+
+@pytest.mark.parametrize("name", list(STRIPE_ENV))
+@pytest.mark.parametrize("value", [None, "", "  ", "local stand-in"])
+def test_finding_10_production_refuses_to_start_without_each_real_stripe_setting(production_env, name,
+                                                                                 value):
+    if value is None:
+        production_env.delenv(name)
+    else:
+        stand_in = getattr(config.DevelopmentConfig, name)  # what localstripe uses
+        production_env.setenv(name, stand_in if value == "local stand-in" else value)
+    message = _production_error(production_env)
+    assert message.startswith(name)
+    assert STRIPE_ENV[name] not in message
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("REDIS_URL", None),
+    ("REDIS_URL", ""),
+    ("REDIS_URL", "memory://"),
+    ("REDIS_URL", "127.0.0.1:6379"),
+    ("RATELIMIT_STORAGE_URI", "memory://"),  # a store named explicitly must be shared as well
+])
+def test_finding_4_production_refuses_to_start_without_a_shared_rate_limit_store(production_env, name,
+                                                                                 value):
+    if value is None:
+        production_env.delenv(name)
+    else:
+        production_env.setenv(name, value)
+    message = _production_error(production_env)
+    assert message.startswith(name) and "per-process memory" in message
+
+
+def test_finding_4_production_keeps_rate_limits_in_the_redis_at_redis_url(production_env):
+    production_env.setenv("REDIS_URL", "rediss://:s3cret@cache.internal:6380/2")
+    assert config.ProductionConfig.init()["RATELIMIT_STORAGE_URI"] == "rediss://:s3cret@cache.internal:6380/2"
+
+
+def test_production_starts_with_real_secrets_and_secure_cookies(production_env, sqlite_url):
+    app = production_app()
     assert app.config["CONFIG_NAME"] == "production"
     assert app.config["SECRET_KEY"] == REAL_SECRET
     assert app.config["SQLALCHEMY_DATABASE_URI"] == sqlite_url
@@ -76,11 +143,11 @@ def test_production_starts_with_real_secrets_and_secure_cookies(clean_env, sqlit
     assert not app.testing
 
 
-def test_production_rate_limits_are_shared_between_processes_by_default(clean_env, sqlite_url):
-    clean_env.setenv("SECRET_KEY", REAL_SECRET)
-    clean_env.setenv("DATABASE_URL", sqlite_url)
-    # Per-process memory counters would let an attacker spread guesses over workers.
-    assert config.ProductionConfig.init()["RATELIMIT_STORAGE_URI"].startswith("redis://")
+@pytest.mark.parametrize("count", ["-1", "one", "1.5", "²", "11"])
+def test_a_trusted_proxy_count_that_is_not_a_small_whole_number_is_refused(clean_env, count):
+    clean_env.setenv("TRUSTED_PROXY_COUNT", count)
+    with pytest.raises(ConfigError, match="TRUSTED_PROXY_COUNT"):
+        create_app("development")
 
 
 def test_without_app_config_the_app_runs_in_development_on_a_sqlite_file_in_instance(clean_env):
@@ -129,8 +196,7 @@ def test_unknown_configuration_name_is_refused():
 
 
 def _flask_cli(env_changes: dict[str, str]) -> subprocess.CompletedProcess:
-    unset = ("SECRET_KEY", "DATABASE_URL", "APP_CONFIG", "RATELIMIT_STORAGE_URI")
-    env = {k: v for k, v in os.environ.items() if k not in unset} | env_changes
+    env = {k: v for k, v in os.environ.items() if k not in DEPLOYMENT_VARIABLES} | env_changes
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi.py", "routes"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
@@ -149,6 +215,38 @@ def test_flask_command_in_production_without_secret_key_stops_and_names_it(sqlit
 
 def test_flask_command_in_production_with_real_secrets_lists_the_routes(sqlite_url):
     result = _flask_cli({"APP_CONFIG": "production", "DATABASE_URL": sqlite_url,
-                         "SECRET_KEY": REAL_SECRET, "RATELIMIT_STORAGE_URI": "memory://"})
+                         "SECRET_KEY": REAL_SECRET, "REDIS_URL": REDIS_URL, **STRIPE_ENV})
     assert result.returncode == 0, result.stderr
     assert "admin.dashboard" in result.stdout
+
+
+# --- `make run`: Redis when one answers, per-process memory otherwise ------------------------------
+
+CLOSED_PORT_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+def test_finding_4_make_run_falls_back_to_per_process_memory_and_says_so_when_no_redis_answers():
+    result = subprocess.run([sys.executable, "config.py", "limiter-store"], cwd=PROJECT_ROOT,
+                            env=os.environ | {"REDIS_URL": "redis://:s3cret@127.0.0.1:1/0"},
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "memory://"
+    assert "no Redis answers at redis://:***@127.0.0.1:1/0" in result.stderr
+    assert "per-process memory" in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_finding_4_make_run_uses_redis_when_one_answers():
+    if not config.redis_answers(REDIS_URL):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must provide Redis at {REDIS_URL}")
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    uri, message = config.development_limiter_store({"REDIS_URL": REDIS_URL})
+    assert uri == REDIS_URL and "shared by every worker" in message
+    assert config.development_limiter_store({"REDIS_URL": CLOSED_PORT_URL})[0] == "memory://"
+
+
+def test_make_run_hands_the_chosen_store_to_the_web_workers():
+    recipe = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8").split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "config.py limiter-store" in recipe
+    assert 'RATELIMIT_STORAGE_URI="$$store" $(BIN)/gunicorn' in recipe

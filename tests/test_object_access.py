@@ -1,5 +1,5 @@
-"""Generated over the URL map: on every route that takes an id of someone's record, another patient
-and a doctor who is not on the consultation get 403 or 404, and nothing changes."""
+"""Generated over the URL map: on every route that takes an id of someone's record, another patient,
+a doctor who is not on the consultation and a pharmacist get 403 or 404, and nothing changes."""
 
 import pytest
 from sqlalchemy import func, select
@@ -105,11 +105,12 @@ def test_other_patients_and_unrelated_doctors_are_refused(db, record_of_a, as_us
     path = _path(rule, ids)
     rows_before = _changes()
     status_before = consultation.status
-    for outsider in (factories.make_patient(), factories.make_user(Role.DOCTOR)):
+    for outsider in (factories.make_patient(), factories.make_user(Role.DOCTOR),
+                     factories.make_user(Role.PHARMACIST)):
         response = as_user(outsider).open(path, method=method, data={
             "reason": "x", "body": "x", "rating": "5", "note": "x", "decision": "verify"})
         assert response.status_code in (403, 404), f"{outsider.role} {method} {path} → {response.status_code}"
     db.session.expire_all()
     assert db.session.get(type(consultation), consultation.id).status == status_before
-    # Two outsider accounts were created above; nothing else may have been written.
-    assert _changes() == rows_before + 2 + 1  # two users and the doctor's profile
+    # The outsiders' accounts were created above; nothing else may have been written.
+    assert _changes() == rows_before + 3 + 2 + 1  # three users, two profiles, the pharmacist's store

@@ -4,10 +4,13 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from sqlalchemy import select
 
 from app import create_app
 from app.accounts.models import Role
+from app.audit.models import AuditEvent
 from tests import factories
+from tests.consultations.conftest import Flow
 
 EXTERNAL_URL = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
 ANONYMOUS_PAGES = [
@@ -121,9 +124,14 @@ def test_session_cookie_is_http_only_and_same_site_lax(client, db):
 def production_app(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "a-real-secret-for-this-test-only-3f9a")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'production.sqlite3'}")
-    # The limiter object is shared by every app in this process: keep it off Redis.
-    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
-    return create_app("production")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    for name, value in {"STRIPE_SECRET_KEY": "sk_live_example", "STRIPE_PUBLISHABLE_KEY": "pk_live_example",
+                        "STRIPE_WEBHOOK_SECRET": "whsec_example"}.items():
+        monkeypatch.setenv(name, value)
+    # The limiter object is shared by every app in this process: once the production checks have
+    # passed, keep it off Redis.
+    return create_app("production", {"RATELIMIT_STORAGE_URI": "memory://"})
 
 
 def test_production_session_cookie_is_only_sent_over_https(production_app):
@@ -196,3 +204,77 @@ def test_bootstrap_and_app_assets_are_served_by_the_app_itself(client):
         assert response.get_data(), url
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         response.close()
+
+
+# --- JSON is never cached either ------------------------------------------------------------------
+
+
+def test_json_with_a_patients_messages_is_never_cached(app, db, client, login_as):
+    consultation = Flow(None, None).book(reason="Night sweats since Tuesday.")
+    login_as(consultation.patient)
+    response = client.get(f"/consultations/{consultation.id}/messages")
+    assert response.status_code == 200 and response.is_json
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/consultations/1/messages"])
+def test_every_json_response_is_never_cached(client, path):
+    response = client.get(path, headers={"Accept": "application/json"})
+    assert response.is_json, (path, response.status_code, response.mimetype)
+    assert "no-store" in response.headers["Cache-Control"], path
+
+
+# --- the client's address behind trusted proxies ----------------------------------------------------
+
+
+@pytest.fixture
+def behind_proxies(app, database_url, db):
+    """An app like the test one, with `count` trusted reverse proxies in front of it."""
+
+    def build(count: int):
+        return create_app("testing", {
+            "SQLALCHEMY_DATABASE_URI": database_url, "TRUSTED_PROXY_COUNT": count,
+            "UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"], "STRIPE_API_BASE": app.config["STRIPE_API_BASE"],
+        })
+
+    return build
+
+
+def _failed_sign_in_address(db, application, identifier: str, forwarded_for: str) -> str | None:
+    with application.app_context():
+        response = application.test_client().post(
+            "/accounts/login", data={"identifier": identifier, "password": "Not-The-Password-1"},
+            headers={"X-Forwarded-For": forwarded_for})
+    assert response.status_code == 200
+    row = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login.failed")
+                             .order_by(AuditEvent.id.desc())).first()
+    assert row.detail == f"identifier={identifier}"
+    return row.ip
+
+
+def test_finding_4_behind_one_trusted_proxy_the_audit_row_records_the_client_address(db, behind_proxies):
+    application = behind_proxies(1)
+    assert _failed_sign_in_address(db, application, "a@example.test", "203.0.113.7") == "203.0.113.7"
+    # Only the address our proxy appended counts; one the client wrote itself in front does not.
+    assert _failed_sign_in_address(db, application, "b@example.test", "6.6.6.6, 203.0.113.8") == "203.0.113.8"
+
+
+def test_finding_4_without_trusted_proxies_a_forwarded_for_header_is_not_believed(app, db, behind_proxies):
+    assert app.config["TRUSTED_PROXY_COUNT"] == 0
+    assert _failed_sign_in_address(db, app, "a@example.test", "203.0.113.7") == "127.0.0.1"
+    assert _failed_sign_in_address(db, behind_proxies(0), "b@example.test", "203.0.113.7") == "127.0.0.1"
+
+
+def test_finding_4_behind_a_trusted_proxy_each_client_has_its_own_sign_in_limit(db, behind_proxies):
+    application = behind_proxies(1)
+    client = application.test_client()
+
+    def sign_in(n: int, address: str) -> int:
+        with application.app_context():
+            return client.post("/accounts/login", data={"identifier": f"user{n}@example.test",
+                                                        "password": "Not-The-Password-1"},
+                               headers={"X-Forwarded-For": address}).status_code
+
+    assert [sign_in(n, "203.0.113.7") for n in range(10)] == [200] * 10
+    assert sign_in(10, "203.0.113.7") == 429
+    assert sign_in(11, "198.51.100.4") == 200  # another client behind the same proxy is not held up

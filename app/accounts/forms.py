@@ -6,16 +6,19 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
+from app.numbers import id_or_none
+from app.text import clean_name
+
 LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("zh", "中文")]
 REQUIRED = _l("This field is required.")
 
 
 def int_or_none(value):
-    """Coerce a submitted id; None for anything else, so the service answers with its own message."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    """Coerce a submitted id; None for anything else, so the service answers with its own message.
+
+    Bounded (app.numbers): int() would take "١٢" and ids the database cannot compare with.
+    """
+    return id_or_none(value)
 
 
 class LoginForm(FlaskForm):
@@ -25,7 +28,7 @@ class LoginForm(FlaskForm):
 
 
 class RegisterForm(FlaskForm):
-    display_name = StringField(_l("Your name"),
+    display_name = StringField(_l("Your name"), filters=[clean_name],
                                validators=[DataRequired(REQUIRED), Length(max=120)])
     email = EmailField(_l("Email"), validators=[
         Optional(), Email(_l("Enter a valid email address.")), Length(max=254)])

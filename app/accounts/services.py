@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.accounts.models import (
     CodePurpose,
@@ -21,13 +21,19 @@ from app.accounts.models import (
 )
 from app.accounts.passwords import hash_password, password_problem, verify_password
 from app.accounts.phones import InvalidPhone, to_e164
+from app.accounts.states import MACHINE as CODE_MACHINE
 from app.audit.services import record
 from app.database import claim, utcnow
 from app.errors import DomainError
 from app.extensions import db
-from app.notifications.services import queue_sms
+from app.notifications.services import queue_sms, redact_unsent
+from app.text import clean_name
 
 INVALID_CODE = _l("The code is wrong or has expired. Request a new one if needed.")
+# Self-registration names neither field, so it cannot be used to learn who has an account or
+# which phone belongs with which email.
+ACCOUNT_NOT_CREATED = _l("An account cannot be created with these details. If you already have "
+                         "an account, sign in or reset your password.")
 
 
 def normalise_email(email: str | None) -> str | None:
@@ -44,10 +50,16 @@ def parse_phone(raw: str | None, field: str = "phone") -> str | None:
         raise DomainError({field: _l("Enter a valid mobile number, e.g. 138 0013 8000.")}) from None
 
 
+def _as_typed(identifier: str | None) -> str:
+    """What was typed, for an audit row: printable characters only (PostgreSQL refuses NUL), short."""
+    return "".join(char for char in (identifier or "").strip() if char.isprintable())[:100]
+
+
 def find_by_login(identifier: str) -> User | None:
     """Find an account by email or phone, as typed on the login form."""
     identifier = (identifier or "").strip()
-    if not identifier:
+    # No stored email or phone is longer or holds a control character (PostgreSQL refuses NUL).
+    if not identifier or len(identifier) > 254 or not identifier.isprintable():
         return None
     if "@" in identifier:
         return db.session.scalar(select(User).where(User.email == normalise_email(identifier)))
@@ -58,17 +70,19 @@ def find_by_login(identifier: str) -> User | None:
     return db.session.scalar(select(User).where(User.phone == phone))
 
 
-def _check_unique(email: str | None, phone: str | None) -> None:
+def _check_unique(email: str | None, phone: str | None, *, neutral: bool) -> None:
     reasons = {}
     if email and db.session.scalar(select(User.id).where(User.email == email)):
         reasons["email"] = _l("An account with this email address already exists.")
     if phone and db.session.scalar(select(User.id).where(User.phone == phone)):
         reasons["phone"] = _l("An account with this mobile number already exists.")
+    if reasons and neutral:
+        raise DomainError({"": ACCOUNT_NOT_CREATED})
     if reasons:
         raise DomainError(reasons)
 
 
-def create_account(*, role, email, phone, password, display_name, locale) -> User:
+def create_account(*, role, email, phone, password, display_name, locale, neutral=False) -> User:
     email = normalise_email(email)
     phone = parse_phone(phone)
     if not email and not phone:
@@ -76,13 +90,13 @@ def create_account(*, role, email, phone, password, display_name, locale) -> Use
     problem = password_problem(password, personal=(email or "", phone or ""))
     if problem:
         raise DomainError({"password": problem})
-    _check_unique(email, phone)
+    _check_unique(email, phone, neutral=neutral)
     user = User(
         role=role,
         email=email,
         phone=phone,
         password_hash=hash_password(password),
-        display_name=display_name.strip(),
+        display_name=clean_name(display_name),
         locale=locale if locale in current_app.config["LANGUAGES"] else "en",
     )
     db.session.add(user)
@@ -98,6 +112,7 @@ def register_patient(*, email, phone, password, display_name, locale) -> User:
         password=password,
         display_name=display_name,
         locale=locale,
+        neutral=True,
     )
     record("account.registered", obj=user, patient=user, actor=user)
     if user.phone:
@@ -146,7 +161,7 @@ def authenticate(identifier: str, password: str) -> User | None:
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         record("login.failed", obj=user, object_type="users",
-               detail=f"identifier={(identifier or '').strip()[:100]}")
+               detail=f"identifier={_as_typed(identifier)}")
         return None
     user.last_login_at = utcnow()
     record("login.succeeded", obj=user, actor=user,
@@ -159,14 +174,24 @@ def _hash_code(code: str) -> str:
     return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
 
 
-def issue_code(user: User, purpose: CodePurpose) -> VerificationCode:
-    """Replace any live code for this purpose with a new one and queue it by SMS."""
-    db.session.execute(
-        update(VerificationCode)
+def _live_codes(user: User, purpose: CodePurpose):
+    """The user's active codes for `purpose`, newest first, locked so that two requests cannot
+    both use one code or both count the same guess."""
+    return db.session.scalars(
+        select(VerificationCode)
         .where(VerificationCode.user_id == user.id, VerificationCode.purpose == purpose,
                VerificationCode.status == CodeStatus.ACTIVE)
-        .values(status=CodeStatus.EXPIRED)
-    )
+        .order_by(VerificationCode.id.desc())
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def issue_code(user: User, purpose: CodePurpose) -> VerificationCode:
+    """Replace any live code for this purpose with a new one and queue it by SMS."""
+    for old in _live_codes(user, purpose):
+        CODE_MACHINE.move(old, CodeStatus.EXPIRED)
+    redact_unsent(user_id=user.id, purpose=str(purpose))  # the replaced code, if not sent yet, never leaves
     code = f"{secrets.randbelow(1_000_000):06d}"
     ttl = current_app.config["VERIFICATION_CODE_TTL_SECONDS"]
     row = VerificationCode(user_id=user.id, purpose=purpose, code_hash=_hash_code(code),
@@ -179,31 +204,37 @@ def issue_code(user: User, purpose: CodePurpose) -> VerificationCode:
     return row
 
 
-def check_code(user: User, purpose: CodePurpose, code: str) -> None:
-    """Consume the live code if `code` matches; count the attempt either way.
+def match_code(user: User, purpose: CodePurpose, code: str) -> VerificationCode:
+    """Return the live code if `code` matches it, without using it up.
 
-    Raises DomainError on a wrong, expired or exhausted code. The failed attempt is
-    flushed, and the caller commits it, so guesses are limited across requests.
+    Raises DomainError on a wrong, expired or exhausted code. A wrong guess is counted and
+    flushed, and the caller commits it, so guesses are limited across requests; the fifth
+    wrong guess expires the code.
     """
-    row = db.session.scalar(
-        select(VerificationCode)
-        .where(VerificationCode.user_id == user.id, VerificationCode.purpose == purpose,
-               VerificationCode.status == CodeStatus.ACTIVE)
-        .order_by(VerificationCode.id.desc())
-    )
-    now = utcnow()
+    live = _live_codes(user, purpose)
+    row = live[0] if live else None
     max_attempts = current_app.config["VERIFICATION_CODE_MAX_ATTEMPTS"]
-    if row is None or row.expires_at <= now or row.attempts >= max_attempts:
+    if row is None or row.expires_at <= utcnow() or row.attempts >= max_attempts:
         raise DomainError({"code": INVALID_CODE})
-    row.attempts += 1
     if not hmac.compare_digest(row.code_hash, _hash_code((code or "").strip())):
+        row.attempts += 1
         if row.attempts >= max_attempts:
-            row.status = CodeStatus.EXPIRED
+            CODE_MACHINE.move(row, CodeStatus.EXPIRED)
+            redact_unsent(user_id=user.id, purpose=str(purpose))
         db.session.flush()
         raise DomainError({"code": INVALID_CODE})
-    row.status = CodeStatus.CONSUMED
-    row.consumed_at = now
+    return row
+
+
+def consume_code(row: VerificationCode) -> None:
+    CODE_MACHINE.move(row, CodeStatus.CONSUMED)
+    row.consumed_at = utcnow()
     db.session.flush()
+
+
+def check_code(user: User, purpose: CodePurpose, code: str) -> None:
+    """Use up the live code if `code` matches; DomainError (and a counted guess) otherwise."""
+    consume_code(match_code(user, purpose, code))
 
 
 def verify_phone(user: User, code: str) -> None:
@@ -217,7 +248,7 @@ def request_password_reset(identifier: str) -> None:
     user = find_by_login(identifier)
     if user is None or not user.is_active or not user.phone or not user.phone_verified_at:
         record("password_reset.requested_unknown",
-               detail=f"identifier={(identifier or '').strip()[:100]}")
+               detail=f"identifier={_as_typed(identifier)}")
         return
     issue_code(user, CodePurpose.PASSWORD_RESET)
     record("password_reset.requested", obj=user, actor=user,
@@ -225,18 +256,35 @@ def request_password_reset(identifier: str) -> None:
 
 
 def reset_password(identifier: str, code: str, new_password: str) -> User:
+    """The code is checked before anything else, so without it an unknown account, a known one
+    and a phone typed for an email all get the same answer; the password rules (which know the
+    account's email and phone) speak only to someone holding the code."""
     user = find_by_login(identifier)
     if user is None or not user.is_active:
         raise DomainError({"code": INVALID_CODE})
+    row = match_code(user, CodePurpose.PASSWORD_RESET, code)
     problem = password_problem(new_password, personal=(user.email or "", user.phone or ""))
     if problem:
-        raise DomainError({"password": problem})
-    check_code(user, CodePurpose.PASSWORD_RESET, code)
+        raise DomainError({"password": problem})  # the code stays usable for a better password
+    consume_code(row)
     user.password_hash = hash_password(new_password)
-    user.auth_version += 1
+    end_sessions(user)
     record("password.reset", obj=user, actor=user,
            patient=user if user.role == Role.PATIENT else None)
     return user
+
+
+def end_sessions(user: User) -> None:
+    """Sign the user out everywhere: every session cookie carries the version it was issued
+    under (see User.get_id), and the user loader refuses any other."""
+    user.auth_version += 1
+    db.session.flush()
+
+
+def sign_out(user: User) -> None:
+    """Sign-out ends every session of the user, so a copied cookie is worthless afterwards."""
+    end_sessions(user)
+    record("logout", obj=user, actor=user, patient=user if user.role == Role.PATIENT else None)
 
 
 def set_language(user: User, locale: str) -> None:
@@ -246,7 +294,7 @@ def set_language(user: User, locale: str) -> None:
 
 def set_active(user: User, active: bool) -> None:
     user.is_active = active
-    user.auth_version += 1  # a deactivated user is signed out everywhere at once
+    end_sessions(user)  # a deactivated user is signed out everywhere at once
     record("account.activated" if active else "account.deactivated", obj=user,
            patient=user if user.role == Role.PATIENT else None)
 
@@ -269,6 +317,7 @@ def expire_codes(limit: int) -> int:
     )
     rows = db.session.scalars(claim(statement, db.engine.dialect.name)).all()
     for row in rows:
-        row.status = CodeStatus.EXPIRED
+        CODE_MACHINE.move(row, CodeStatus.EXPIRED)
+        redact_unsent(user_id=row.user_id, purpose=str(row.purpose))  # a dead code never leaves
     db.session.flush()
     return len(rows)

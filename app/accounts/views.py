@@ -1,14 +1,13 @@
 """Account pages: sign in and out, register, verify the phone, reset the password, own profile."""
 
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from app.accounts import bp
 from app.accounts import services as accounts
+from app.accounts.auth import start_session
 from app.accounts.forms import (
     CodeForm,
     ForgotPasswordForm,
@@ -24,21 +23,17 @@ from app.errors import DomainError
 from app.extensions import db, limiter
 from app.i18n import current_language
 from app.policy import login_required, patient_data, public
+from app.security import safe_next
 
 LOGIN_FAILED = _l("The email/mobile number or password is not correct.")
 
 
-def safe_next(target: str | None) -> str:
-    """Only same-site paths, so the login form cannot bounce users to another site."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
-    return url_for("main.index")
+def _setting(name: str):
+    """A limit read from the config when the request comes, so tests and deployments can change it."""
+    return lambda: current_app.config[name]
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+_login_limit = _setting("LOGIN_RATE_LIMIT")
 
 
 def _identifier_key() -> str:
@@ -47,6 +42,21 @@ def _identifier_key() -> str:
 
 def _failed(response) -> bool:
     return response.status_code != 302
+
+
+def _code_recipient_key() -> str:
+    """Whose phone a code would go to: the signed-in account, the account typed on the form, or
+    for no account what was typed; the same for every address the requests come from."""
+    if request.endpoint == "accounts.resend_code":
+        return f"account:{current_user.id}" if current_user.is_authenticated else "anonymous"
+    typed = (request.form.get("identifier") or "").strip()[:254]
+    user = accounts.find_by_login(typed)
+    return f"account:{user.id}" if user is not None else "typed:" + typed.lower()
+
+
+# Password-reset codes and phone-verification codes share one budget per account.
+_code_limit = limiter.shared_limit(_setting("CODE_RATE_LIMIT"), scope="sms-code-per-account",
+                                   key_func=_code_recipient_key, methods=["POST"])
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -61,10 +71,7 @@ def login():
         user = accounts.authenticate(form.identifier.data, form.password.data)
         db.session.commit()
         if user is not None:
-            session.clear()
-            login_user(user)
-            session.permanent = True
-            session["locale"] = user.locale
+            start_session(user)
             return redirect(safe_next(request.args.get("next")))
         form.password.errors = [LOGIN_FAILED]
     return render_template("accounts/login.html", form=form)
@@ -73,7 +80,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    record("logout", obj=current_user)
+    accounts.sign_out(current_user._get_current_object())
     db.session.commit()
     locale = current_user.locale
     logout_user()
@@ -84,6 +91,7 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_setting("REGISTER_RATE_LIMIT"), methods=["POST"])
 @public
 def register():
     if current_user.is_authenticated:
@@ -101,10 +109,7 @@ def register():
             error.apply_to(form)
         else:
             db.session.commit()
-            session.clear()
-            login_user(user)
-            session.permanent = True
-            session["locale"] = user.locale
+            start_session(user)
             if user.phone:
                 flash(_("Welcome! We sent a 6-digit code to %(phone)s.", phone=mask(user.phone)),
                       "success")
@@ -139,7 +144,7 @@ def verify_phone():
 
 
 @bp.route("/verify-phone/resend", methods=["POST"])
-@limiter.limit("5 per hour", key_func=lambda: f"resend:{current_user.get_id()}")
+@_code_limit
 @login_required
 def resend_code():
     if current_user.phone and not current_user.phone_verified_at and ResendForm().validate():
@@ -151,6 +156,7 @@ def resend_code():
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit("5 per 15 minutes", methods=["POST"])
+@_code_limit
 @public
 def forgot_password():
     form = ForgotPasswordForm()

@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.accounts.forms import LANGUAGE_CHOICES, REQUIRED
+from app.numbers import id_or_none
 
 STAFF_ROLE_CHOICES = [
     SelectChoice("doctor", _l("Doctor")),
@@ -34,7 +35,8 @@ class StaffForm(FlaskForm):
     locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     licence_number = StringField(_l("Licence number"), validators=[Optional(), Length(max=40)])
     department = StringField(_l("Department"), validators=[Optional(), Length(max=80)])
-    home_store_id = SelectField(_l("Home store"), coerce=int, validate_choice=False)
+    # Bounded: int() takes "١٢" and ids no column holds (the database would raise).
+    home_store_id = SelectField(_l("Home store"), coerce=id_or_none, validate_choice=False)
     submit = SubmitField(_l("Create staff account"))
 
 

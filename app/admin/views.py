@@ -15,7 +15,9 @@ from app.errors import DomainError
 from app.extensions import db
 from app.i18n import current_language
 from app.inventory.models import Store
+from app.limits import PAGE
 from app.notifications.models import OutboundSms, SmsStatus
+from app.number_fields import arg_int
 from app.patients import services as patients
 from app.policy import patient_data, roles_required
 
@@ -45,10 +47,11 @@ def dashboard():
 
 @bp.route("/users")
 @roles_required(Role.ADMIN)
+@patient_data
 def users():
     role = request.args.get("role", "")
-    query = request.args.get("q", "").strip()
-    page = max(request.args.get("page", 1, type=int), 1)
+    query = request.args.get("q", "").strip()[:100]
+    page = arg_int("page", PAGE, 1)
     statement = select(User).order_by(User.id.desc())
     if role in {r.value for r in Role}:
         statement = statement.where(User.role == Role(role))
@@ -57,8 +60,15 @@ def users():
         statement = statement.where(or_(func.lower(User.display_name).like(like),
                                         User.email.like(like), User.phone.like(f"%{query}%")))
     rows = db.session.scalars(statement.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("admin/users.html", users=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE,
+    shown = rows[:PAGE_SIZE]
+    # The list names patients: one row for the page (who was listed, and the search that found them).
+    record("admin.users_listed", object_type="users",
+           detail=f"page={page}; role={role or '-'}; users={','.join(str(u.id) for u in shown) or '-'}; "
+                  f"q={query}")
+    body = render_template("admin/users.html", users=shown, has_next=len(rows) > PAGE_SIZE,
                            page=page, role=role, q=query, roles=list(Role), mask=mask)
+    db.session.commit()
+    return body
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

@@ -52,7 +52,9 @@ def _form_ok(form, consultation, name: str):
 def accept(consultation_id: int):
     consultation = load(consultation_id)
     return _form_ok(AcceptForm(), consultation, "accept_form") or act(
-        consultation, consultations.accept, _("Consultation accepted. The consultation fee has been taken."))
+        consultation, consultations.accept, _("Consultation accepted. The consultation fee has been taken."),
+        money_pending=_("Consultation accepted. The consultation fee will be taken from the patient's card "
+                        "shortly."))
 
 
 @bp.route("/<int:consultation_id>/decline", methods=["POST"])
@@ -64,7 +66,9 @@ def decline(consultation_id: int):
     return _form_ok(form, consultation, "decline_form") or act(
         consultation, consultations.decline,
         _("Consultation declined. The amount held on the patient's card has been released."),
-        form.reason.data)
+        form.reason.data,
+        money_pending=_("Consultation declined. The amount held on the patient's card will be released "
+                        "shortly."))
 
 
 @bp.route("/<int:consultation_id>/note", methods=["POST"])
@@ -98,4 +102,6 @@ def refer(consultation_id: int):
     return _form_ok(form, consultation, "refer_form") or act(
         consultation, consultations.refer,
         _("Consultation ended: the patient is asked to visit in person and the fee is refunded."),
-        form.reason.data)
+        form.reason.data,
+        money_pending=_("Consultation ended: the patient is asked to visit in person; the fee will be "
+                        "refunded shortly."))

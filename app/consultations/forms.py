@@ -2,9 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, MultipleFileField  # these ignore a text sent in place of a file
 from wtforms import (
-    FileField,
-    MultipleFileField,
     RadioField,
     SelectField,
     SubmitField,

@@ -5,35 +5,27 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 
 from app.accounts.models import DoctorProfile, Role, User
 from app.audit.services import record
+from app.consultations.actors import require_doctor, require_participant, require_patient
 from app.consultations.models import Consultation, ConsultationAttachment, ConsultationMessage
-from app.consultations.states import ConsultationStatus, can_move
+from app.consultations.quotas import check_unpaid_bookings, check_unpaid_uploads
+from app.consultations.states import MACHINE, STATUS_CHANGE_REFUSED, ConsultationStatus  # noqa: F401
 from app.database import claim, utcnow
-from app.errors import DomainError, InvalidTransition
+from app.errors import DomainError
 from app.extensions import db
 from app.patients.models import Condition, ConditionStatus, UploadPurpose
 from app.patients.uploads import save_upload, upload_path
 from app.payments import services as payments
 from app.payments.models import Payment, PaymentStatus
-from app.policy import patient_access_rules
+from app.policy import patient_access_rules, upload_access_rules
 
 log = logging.getLogger(__name__)
 
 PAYABLE = "consultation"
 S = ConsultationStatus
-
-STATUS_CHANGE_REFUSED = {
-    S.WAITING: _l("This consultation is no longer waiting for a doctor."),
-    S.IN_PROGRESS: _l("This consultation can no longer be accepted."),
-    S.CANCELLED: _l("A consultation can only be cancelled before a doctor accepts it."),
-    S.DECLINED: _l("Only a consultation waiting in your queue can be declined."),
-    S.COMPLETED: _l("Only a consultation in progress can be completed."),
-    S.REFERRED: _l("Only a consultation in progress can be ended for an in-person visit."),
-    S.EXPIRED: _l("This consultation can no longer expire."),
-}
 
 
 # ---- reading -------------------------------------------------------------------------------------
@@ -90,10 +82,14 @@ def doctor_consultations(doctor, statuses) -> list[Consultation]:
         .order_by(Consultation.accepted_at.desc(), Consultation.id.desc()).limit(50)))
 
 
+# What a doctor sees of their consultations, and through them of the patient: one waiting in their
+# queue (paid), one they accepted, one they declined (their decision stays explainable). A booking that
+# ended before they took it up (unpaid, cancelled by the patient, expired) gives them no reason to.
+SEEN_BY_DOCTOR = frozenset({S.WAITING, S.IN_PROGRESS, S.COMPLETED, S.REFERRED, S.DECLINED})
+
+
 def reached_doctor(consultation: Consultation) -> bool:
-    """Paid at some point, so it was in the doctor's queue. A booking cancelled or lapsed before
-    payment never reached the doctor and gives them no reason to see the patient."""
-    return consultation.status != S.AWAITING_PAYMENT and consultation.paid_at is not None
+    return consultation.status in SEEN_BY_DOCTOR and consultation.paid_at is not None
 
 
 def visible_to(consultation: Consultation, user) -> bool:
@@ -111,7 +107,17 @@ def doctor_sees_patient(user, patient_id: int) -> bool:
         return False
     return bool(db.session.scalar(select(exists().where(
         Consultation.doctor_id == user.id, Consultation.patient_id == patient_id,
-        Consultation.status != S.AWAITING_PAYMENT, Consultation.paid_at.is_not(None)))))
+        Consultation.status.in_(SEEN_BY_DOCTOR), Consultation.paid_at.is_not(None)))))
+
+
+def file_visible(user, upload) -> bool:
+    """Upload rule: a consultation's attachments and thread files go to whoever may see the consultation."""
+    owners = db.session.scalars(select(Consultation).where(or_(
+        Consultation.id.in_(select(ConsultationAttachment.consultation_id)
+                            .where(ConsultationAttachment.upload_id == upload.id)),
+        Consultation.id.in_(select(ConsultationMessage.consultation_id)
+                            .where(ConsultationMessage.upload_id == upload.id)))))
+    return any(visible_to(consultation, user) for consultation in owners)
 
 
 def messages_after(consultation: Consultation, after_id: int = 0) -> list[ConsultationMessage]:
@@ -145,16 +151,14 @@ def _locked_with_payment(consultation: Consultation) -> Consultation:
     return _locked(consultation)
 
 
-def _move(consultation: Consultation, target: ConsultationStatus) -> None:
-    if not can_move(consultation.status, target):
-        raise InvalidTransition(STATUS_CHANGE_REFUSED[target])
-    consultation.status = target
-
-
 def _close(consultation: Consultation, target: ConsultationStatus, reason: str | None,
            action: str) -> None:
-    """End the consultation and give back whatever the patient did not receive, exactly once."""
-    _move(consultation, target)
+    """End the consultation and ask for whatever the patient did not receive to be given back, once.
+
+    The release (cancel or refund) is recorded here and performed after the commit: no call to
+    Stripe while the consultation and payment rows are locked.
+    """
+    MACHINE.move(consultation, target)
     consultation.ended_at = utcnow()
     consultation.end_reason = reason
     consultation.expires_at = None
@@ -164,7 +168,10 @@ def _close(consultation: Consultation, target: ConsultationStatus, reason: str |
 
 
 def book(patient, *, condition_id, doctor_id, reason: str, files=()) -> Consultation:
-    """A new consultation awaiting payment; refused for a condition that is not the patient's and verified."""
+    """A new consultation awaiting payment; refused for a condition that is not the patient's and verified,
+    and while the patient already has CONSULTATION_MAX_UNPAID unpaid bookings open."""
+    if patient is None or patient.role != Role.PATIENT:
+        raise DomainError(_l("Only a patient can book a consultation."))
     condition = db.session.get(Condition, condition_id) if condition_id else None
     if condition is None or condition.patient_id != patient.id:
         raise DomainError({"condition_id": _l("Choose one of your own conditions.")})
@@ -178,6 +185,7 @@ def book(patient, *, condition_id, doctor_id, reason: str, files=()) -> Consulta
     reason = (reason or "").strip()
     if not reason:
         raise DomainError({"reason": _l("Tell the doctor why you need this consultation.")})
+    check_unpaid_bookings(patient)  # locks the patient's row: two bookings at once are counted in turn
     now = utcnow()
     consultation = Consultation(
         patient_id=patient.id, doctor_id=doctor.id, condition_id=condition.id, reason=reason,
@@ -193,6 +201,7 @@ def book(patient, *, condition_id, doctor_id, reason: str, files=()) -> Consulta
                                  purpose=UploadPurpose.CONSULTATION, field="attachments")
             saved.append(upload)
             db.session.add(ConsultationAttachment(consultation_id=consultation.id, upload_id=upload.id))
+        check_unpaid_uploads(patient)  # this booking's files count too: it is unpaid
     except DomainError:
         # The rows roll back with the request; the files already written would be orphans.
         for upload in saved:
@@ -227,7 +236,7 @@ def _on_paid(payment: Payment) -> None:
         payments.release(payment, "closed")
         return
     now = utcnow()
-    _move(consultation, S.WAITING)
+    MACHINE.move(consultation, S.WAITING)
     consultation.paid_at = now
     consultation.expires_at = now + timedelta(hours=current_app.config["CONSULTATION_ACCEPT_HOURS"])
     db.session.flush()
@@ -242,13 +251,20 @@ def _on_failed(payment: Payment) -> None:
 
 
 def cancel(consultation: Consultation, patient) -> None:
+    require_patient(consultation, patient)
     _close(_locked_with_payment(consultation), S.CANCELLED, None, "consultation.cancelled")
 
 
 def accept(consultation: Consultation, doctor) -> None:
-    """The doctor takes the consultation; the held money is captured exactly once."""
+    """The doctor takes the consultation; the held money is asked to be captured, exactly once.
+
+    The consultation is accepted whatever Stripe says: the capture is performed after the commit
+    (and retried by the worker). Should it fail for good, the consultation goes on — the doctor has
+    started — and the failed operation is logged and audited for operations staff to collect.
+    """
+    require_doctor(consultation, doctor)
     consultation = _locked_with_payment(consultation)
-    _move(consultation, S.IN_PROGRESS)
+    MACHINE.move(consultation, S.IN_PROGRESS)
     payment = payments.live_payment(PAYABLE, consultation.id)
     if payment is None or payment.status not in (PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED):
         raise DomainError(_l("The payment for this consultation is not confirmed yet."))
@@ -260,6 +276,7 @@ def accept(consultation: Consultation, doctor) -> None:
 
 
 def decline(consultation: Consultation, doctor, reason: str) -> None:
+    require_doctor(consultation, doctor)
     if not (reason or "").strip():
         raise DomainError({"reason": _l("Give the patient a reason.")})
     _close(_locked_with_payment(consultation), S.DECLINED, reason.strip(), "consultation.declined")
@@ -267,6 +284,7 @@ def decline(consultation: Consultation, doctor, reason: str) -> None:
 
 def refer(consultation: Consultation, doctor, reason: str) -> None:
     """Needs an in-person visit: the consultation ends and the fee is refunded."""
+    require_doctor(consultation, doctor)
     if not (reason or "").strip():
         raise DomainError({"reason": _l("Tell the patient why an in-person visit is needed.")})
     _close(_locked_with_payment(consultation), S.REFERRED, reason.strip(), "consultation.referred")
@@ -276,6 +294,7 @@ NOTE_FIELDS = ("complaint", "findings", "assessment", "plan")
 
 
 def save_note(consultation: Consultation, doctor, **note: str) -> None:
+    require_doctor(consultation, doctor)
     consultation = _locked(consultation)
     if consultation.status != S.IN_PROGRESS:
         raise DomainError(_l("The note can only be changed while the consultation is in progress."))
@@ -286,17 +305,19 @@ def save_note(consultation: Consultation, doctor, **note: str) -> None:
 
 
 def complete(consultation: Consultation, doctor) -> None:
+    require_doctor(consultation, doctor)
     consultation = _locked(consultation)
     missing = [name for name in NOTE_FIELDS if not getattr(consultation, name)]
     if consultation.status == S.IN_PROGRESS and missing:
         raise DomainError(_l("Write the note (complaint, findings, assessment and plan) before completing."))
-    _move(consultation, S.COMPLETED)
+    MACHINE.move(consultation, S.COMPLETED)
     consultation.ended_at = utcnow()
     db.session.flush()
     record("consultation.completed", obj=consultation, patient=consultation.patient_id)
 
 
 def rate(consultation: Consultation, patient, rating: int, comment: str = "") -> None:
+    require_patient(consultation, patient)
     consultation = _locked(consultation)
     if consultation.status != S.COMPLETED:
         raise DomainError(_l("Only a completed consultation can be rated."))
@@ -312,7 +333,9 @@ def rate(consultation: Consultation, patient, rating: int, comment: str = "") ->
 
 
 def post_message(consultation: Consultation, sender, body: str, file=None) -> ConsultationMessage:
-    """A message (text and/or one file) in an in-progress consultation's thread."""
+    """A message (text and/or one file) in an in-progress consultation's thread, from one of its two."""
+    require_participant(consultation, sender)
+    consultation = _locked(consultation)  # a message cannot slip in after the doctor closed it
     if consultation.status != S.IN_PROGRESS:
         raise DomainError(_l("This consultation is closed; messages can no longer be sent."))
     body = (body or "").strip()
@@ -346,13 +369,8 @@ def expire_due(limit: int) -> int:
         payment = payments.live_payment(PAYABLE, consultation.id)
         if payment is not None and not _try_lock_payment(payment, dialect):
             continue  # a webhook is applying this payment now; the next sweep takes it
-        try:
-            with db.session.begin_nested():
-                _close(consultation, S.EXPIRED, None, "consultation.expired")
-        except DomainError:
-            # Stripe unreachable: the savepoint undid this row; it stays due and is retried.
-            log.warning("could not release the payment of consultation %s; will retry", consultation.id)
-            continue
+        # The release is only recorded here; the payment-operations job performs it after the commit.
+        _close(consultation, S.EXPIRED, None, "consultation.expired")
         handled += 1
     return handled
 
@@ -367,3 +385,5 @@ def _try_lock_payment(payment: Payment, dialect: str) -> bool:
 
 payments.register_payable(PAYABLE, payments.PayableHandlers(on_paid=_on_paid, on_failed=_on_failed))
 patient_access_rules.append(doctor_sees_patient)
+upload_access_rules[UploadPurpose.CONSULTATION.value] = file_visible
+upload_access_rules[UploadPurpose.MESSAGE.value] = file_visible

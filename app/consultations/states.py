@@ -1,6 +1,10 @@
-"""Consultation statuses and the only transitions allowed between them."""
+"""Consultation statuses, the only transitions allowed between them, and their machine."""
 
 from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+
+from app.state_machine import StateMachine
 
 
 class ConsultationStatus(StrEnum):
@@ -41,5 +45,21 @@ OPEN_STATUSES = frozenset(
 )
 
 
+S = ConsultationStatus
+
+# What the user reads when a move is refused, by the status that was asked for.
+STATUS_CHANGE_REFUSED = {
+    S.WAITING: _l("This consultation is no longer waiting for a doctor."),
+    S.IN_PROGRESS: _l("This consultation can no longer be accepted."),
+    S.CANCELLED: _l("A consultation can only be cancelled before a doctor accepts it."),
+    S.DECLINED: _l("Only a consultation waiting in your queue can be declined."),
+    S.COMPLETED: _l("Only a consultation in progress can be completed."),
+    S.REFERRED: _l("Only a consultation in progress can be ended for an in-person visit."),
+    S.EXPIRED: _l("This consultation can no longer expire."),
+}
+
+MACHINE = StateMachine("consultation", TRANSITIONS, refused=STATUS_CHANGE_REFUSED)
+
+
 def can_move(current: ConsultationStatus, target: ConsultationStatus) -> bool:
-    return target in TRANSITIONS[current]
+    return MACHINE.can_move(current, target)

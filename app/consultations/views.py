@@ -7,6 +7,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
+from app import numbers
 from app.accounts.models import Role
 from app.audit.services import record
 from app.consultations import bp
@@ -32,6 +33,7 @@ from app.extensions import db
 from app.i18n import current_language
 from app.integrations.stripe_gateway import gateway
 from app.patients import catalog
+from app.payments import operations as payment_operations
 from app.payments import services as payments
 from app.payments.models import PaymentStatus
 from app.policy import patient_data, roles_required
@@ -116,17 +118,24 @@ def audited_view(consultation: Consultation, action: str = "consultation.viewed"
     record(action, obj=consultation, patient=consultation.patient_id)
 
 
-def act(consultation: Consultation, verb, success: str, *args):
-    """Run one state change as one transaction; a refusal is flashed and nothing is kept."""
+def act(consultation: Consultation, verb, success: str, *args, money_pending: str | None = None):
+    """Run one state change as one transaction; a refusal is flashed and nothing is kept.
+
+    The money it moves (capture, release, refund) was recorded with it; it is sent to Stripe here,
+    after the commit, with no row locked. If Stripe does not answer at once, the worker retries and
+    the user reads `money_pending` instead of `success`.
+    """
     try:
         verb(consultation, current_user._get_current_object(), *args)
     except DomainError as error:
         db.session.rollback()
         error.apply_to(None)
         audited_view(consultation, "consultation.action_refused")
+        db.session.commit()
     else:
-        flash(success, "success")
-    db.session.commit()
+        db.session.commit()
+        settled = payment_operations.perform_for_payable(consultations.PAYABLE, consultation.id)
+        flash(success if settled or money_pending is None else money_pending, "success")
     return redirect(url_for("consultations.detail", consultation_id=consultation.id), code=303)
 
 
@@ -272,7 +281,9 @@ def cancel(consultation_id: int):
     if not CancelForm().validate_on_submit():
         abort(400)
     return act(consultation, consultations.cancel,
-               _("Your consultation is cancelled. Any amount held on your card has been released."))
+               _("Your consultation is cancelled. Any amount held on your card has been released."),
+               money_pending=_("Your consultation is cancelled. The amount held on your card will be "
+                               "released shortly."))
 
 
 @bp.route("/<int:consultation_id>/rate", methods=["POST"])
@@ -330,8 +341,7 @@ def message_json(message) -> dict:
 @patient_data
 def messages(consultation_id: int):
     consultation = load(consultation_id)
-    after = request.args.get("after", "0")
-    after_id = int(after) if after.isdigit() else 0
+    after_id = numbers.id_or_none(request.args.get("after", "")) or 0
     found = consultations.messages_after(consultation, after_id)
     audited_view(consultation, "consultation.messages_read")
     db.session.commit()

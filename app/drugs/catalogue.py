@@ -8,10 +8,10 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 
+from app import limits, numbers
 from app.drugs.models import (
     INJECTED_ROUTES,
     ControlledClass,
@@ -23,6 +23,8 @@ from app.drugs.models import (
     StrengthUnit,
     format_decimal,
 )
+from app.number_fields import message as number_message
+from app.text import csv_cell, unescape_csv_cell
 
 COLUMNS = (
     "code", "generic_name_en", "generic_name_zh", "brand_name", "ingredients_en", "ingredients_zh",
@@ -37,7 +39,7 @@ BOOLEAN_COLUMNS = ("is_cold_chain", "is_online_prescribable", "is_deliverable", 
 TRUE_WORDS = frozenset({"yes", "y", "true", "1", "是"})
 FALSE_WORDS = frozenset({"no", "n", "false", "0", "否"})
 
-ATC_CODE = re.compile(r"^[A-Z]\d\d[A-Z][A-Z]\d\d$")
+ATC_CODE = re.compile(r"^[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}$")  # ASCII digits only (\d also takes ٠)
 DRUG_CODE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{1,39}$")
 INGREDIENT_SEPARATOR = re.compile(r"[;；]")
 # Spellings people type for the micro sign (Greek mu, ASCII) all mean µg.
@@ -73,6 +75,7 @@ def read_csv(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
         if not any(cell.strip() for cell in record):
             start = reader.line_num + 1
             continue
+        record = [unescape_csv_cell(cell) for cell in record]
         if not header:
             header = [name.strip() for name in record]
         else:
@@ -125,6 +128,16 @@ def split_ingredients(text_en: str, text_zh: str) -> tuple[list[tuple[str, str]]
     return list(zip(names_en, names_zh, strict=False)), errors
 
 
+def _number_problem(error: numbers.NumberError, shape: str, places: str) -> str:
+    if error.kind == numbers.SHAPE:
+        return shape
+    if error.kind == numbers.PLACES:
+        return places
+    if error.kind == numbers.TOO_SMALL:
+        return _("Must be more than zero.")
+    return number_message(error)  # too large: the range it must be in
+
+
 def parse_row(raw: Mapping[str, str]) -> tuple[dict, dict[str, str]]:
     """Typed values and {column: message}; values are only meaningful when there are no errors."""
     values: dict = {}
@@ -157,31 +170,23 @@ def parse_row(raw: Mapping[str, str]) -> tuple[dict, dict[str, str]]:
             if column not in OPTIONAL:
                 errors[column] = _("This field is required.")
             continue
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            errors[column] = _("Enter a number, e.g. 2.5.")
-            continue
-        if not number.is_finite() or number <= 0:
-            errors[column] = _("Must be more than zero.")
-        elif number != number.quantize(Decimal("0.0001")) or number >= 10**8:
-            errors[column] = _("At most 4 decimal places and 8 digits before the point.")
-        else:
-            values[column] = number
+        try:  # bounded: Decimal("1e999999").quantize() raises, and such a row is one line of a file
+            values[column] = numbers.parse_decimal(text, limits.STRENGTH)
+        except numbers.NumberError as error:
+            errors[column] = _number_problem(error, _("Enter a number, e.g. 2.5."),
+                                             _("At most 4 decimal places and 8 digits before the point."))
 
     for column in ("pack_size", "price_fen"):
         text = _text(raw, column)
         values[column] = None
         if not text:
             errors[column] = _("This field is required.")
-        elif not re.fullmatch(r"-?\d+", text):
-            errors[column] = _("Enter a whole number.")
-        elif int(text) <= 0:
-            errors[column] = _("Must be more than zero.")
-        elif int(text) > 2_000_000_000:
-            errors[column] = _("This number is too large.")
-        else:
-            values[column] = int(text)
+            continue
+        try:  # bounded: int() takes "١٢" and refuses 5,000 digits with an error of its own
+            values[column] = numbers.parse_int(text, limits.PACK_SIZE if column == "pack_size"
+                                               else limits.PRICE_FEN)
+        except numbers.NumberError as error:
+            errors[column] = _number_problem(error, _("Enter a whole number."), _("Enter a whole number."))
 
     enums = {"strength_unit": StrengthUnit, "dosage_form": DosageForm, "route": Route,
              "pack_unit": PackUnit, "controlled_class": ControlledClass, "max_daily_dose_unit": DoseUnit}
@@ -271,9 +276,11 @@ def row_of(drug: Drug) -> dict[str, str]:
 
 
 def write_csv(drugs: Iterable[Drug]) -> str:
+    """The file an admin opens in a spreadsheet: a cell that would run as a formula is escaped (every
+    number in the catalogue is positive, so none is touched); read_csv() removes the escape again."""
     output = io.StringIO()
     writer = csv.DictWriter(output, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for drug in drugs:
-        writer.writerow(row_of(drug))
+        writer.writerow({column: csv_cell(value or "") for column, value in row_of(drug).items()})
     return output.getvalue()

@@ -1,13 +1,13 @@
 """Catalogue forms: fields are named like the CSV columns so one parser checks both."""
 
-from decimal import Decimal, InvalidOperation
-
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
+from app import limits, numbers
 from app.drugs import labels
 from app.drugs.catalogue import BOOLEAN_COLUMNS
 from app.drugs.models import ControlledClass, DosageForm, DoseUnit, PackUnit, Route, StrengthUnit
@@ -72,13 +72,24 @@ class DrugForm(FlaskForm):
 
 
 def yuan_to_fen(text: str) -> str:
-    """'35.5' → '3550'; anything else is passed on for the row parser to reject with a message."""
+    """'35.5' → '3550', '1,234.50' → '123450'; '' for anything that is not a price, which the row
+    parser refuses (price_problem() then says why). Bounded: int(Decimal("1e999999") * 100) would
+    run for a minute."""
     try:
-        amount = Decimal(text.strip().replace(",", ""))
-    except InvalidOperation:
-        return text
-    fen = amount * 100
-    return str(int(fen)) if fen.is_finite() and fen == fen.to_integral_value() else text
+        amount = numbers.parse_decimal(text or "", limits.PRICE_YUAN, grouping=True)
+    except numbers.NumberError:
+        return ""
+    return str(int(amount * 100))
+
+
+def price_problem(text: str) -> str:
+    """Why the price in yuan was refused, in the reader's language."""
+    try:
+        numbers.parse_decimal(text or "", limits.PRICE_YUAN, grouping=True)
+    except numbers.NumberError as error:
+        if error.kind == numbers.TOO_LARGE:
+            return gettext("Enter a price of at most ¥%(max)s.", max=f"{limits.PRICE_YUAN.high:,.2f}")
+    return gettext("Enter a price in yuan above zero, with at most 2 decimals.")
 
 
 class StatusForm(FlaskForm):

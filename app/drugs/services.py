@@ -166,7 +166,7 @@ def search(query: str = "", *, active: bool | None = True, cold_chain: bool = Fa
            controlled: bool = False, not_deliverable: bool = False) -> Select:
     """Drugs matching a name (English or Chinese), brand, code, ATC prefix or ingredient."""
     statement = select(Drug).order_by(Drug.generic_name_en, Drug.strength, Drug.code)
-    query = query.strip()
+    query = query.strip()[:100]  # no name is longer; SQLite refuses a LIKE pattern of 50,000 characters
     if query:
         pattern = _like(query)
         ingredient = exists().where(DrugIngredient.drug_id == Drug.id, or_(

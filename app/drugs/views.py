@@ -17,11 +17,13 @@ from sqlalchemy.orm import selectinload
 from app.accounts.models import Role
 from app.drugs import bp, labels, services
 from app.drugs.catalogue import write_csv
-from app.drugs.forms import DrugForm, ImportForm, StatusForm
+from app.drugs.forms import DrugForm, ImportForm, StatusForm, price_problem
 from app.drugs.models import Drug
 from app.errors import DomainError
 from app.extensions import db
 from app.i18n import current_language
+from app.limits import PAGE
+from app.number_fields import arg_int
 from app.policy import roles_required
 
 PAGE_SIZE = 50
@@ -45,7 +47,7 @@ def index():
     query = request.args.get("q", "").strip()[:100]
     status = request.args.get("status", "active")
     active = {"active": True, "inactive": False}.get(status)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = arg_int("page", PAGE, 1)
     filters = {name: _flag(name) for name in ("cold_chain", "controlled", "not_deliverable")}
     statement = services.search(query, active=active, **filters).options(selectinload(Drug.ingredients))
     rows = db.session.scalars(statement.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
@@ -77,7 +79,7 @@ def _form_errors(form: DrugForm, error: DomainError) -> None:
     reasons = dict(error.reasons)
     if "price_fen" in reasons:
         reasons.pop("price_fen")
-        reasons["price_yuan"] = _("Enter a price in yuan above zero, with at most 2 decimals.")
+        reasons["price_yuan"] = price_problem(form.price_yuan.data)
     DomainError(reasons).apply_to(form)
 
 

@@ -1,13 +1,23 @@
 """The only module that imports `stripe`: PaymentIntents, refunds and webhook verification."""
 
+import json
 from dataclasses import dataclass
 
 import stripe
 from flask import Flask, current_app
 
+# Stripe's own limits on the identifiers we store; longer ones are not Stripe's.
+MAX_EVENT_ID = 255
+MAX_OBJECT_ID = 64
+
 
 class GatewayError(RuntimeError):
     """Stripe could not be reached or refused the request for a reason that is not the card."""
+
+
+class GatewayUnavailable(GatewayError):
+    """No answer, a timeout, a rate limit or a 5xx: Stripe may or may not have done it; ask again
+    later with the same idempotency key."""
 
 
 class CardDeclined(GatewayError):
@@ -21,6 +31,10 @@ class CardDeclined(GatewayError):
 
 class BadSignature(ValueError):
     """A webhook whose signature or payload does not verify."""
+
+
+class MalformedEvent(ValueError):
+    """A correctly signed body that is not the shape of a Stripe event."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +70,14 @@ class RefundResult:
 
 
 class StripeGateway:
-    def __init__(self, secret_key: str, api_base: str, webhook_secret: str):
+    def __init__(self, secret_key: str, api_base: str, webhook_secret: str, *,
+                 timeout_seconds: float = 20, max_network_retries: int = 1):
         options = {"base_addresses": {"api": api_base}} if api_base else {}
-        self.client = stripe.StripeClient(secret_key, max_network_retries=2, **options)
+        # Bounded: a request that performs a payment operation waits at most this long for Stripe
+        # (the library's default is 80 s); the operation row is retried later if it times out.
+        http_client = stripe.RequestsClient(timeout=timeout_seconds)
+        self.client = stripe.StripeClient(secret_key, max_network_retries=max_network_retries,
+                                          http_client=http_client, **options)
         self.webhook_secret = webhook_secret
         self.is_local = bool(api_base)
 
@@ -69,7 +88,11 @@ class StripeGateway:
             intent = getattr(error.error, "payment_intent", None) if error.error else None
             intent_id = intent.get("id") if isinstance(intent, dict) else getattr(intent, "id", None)
             raise CardDeclined(error.user_message or str(error), intent_id) from error
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
+            raise GatewayUnavailable(str(error) or type(error).__name__) from error
         except stripe.StripeError as error:
+            if (error.http_status or 0) >= 500 or error.code == "lock_timeout":
+                raise GatewayUnavailable(str(error)) from error
             raise GatewayError(error.user_message or str(error)) from error
 
     def create_intent(self, *, amount: int, currency: str, capture_method: str,
@@ -113,17 +136,57 @@ class StripeGateway:
                             payment_intent=refund.get("payment_intent"))
 
     def parse_event(self, payload: bytes, signature: str) -> dict:
-        """Verify the Stripe-Signature header and return the event as a plain dict."""
+        """Verify the Stripe-Signature header and return the event as a plain dict.
+
+        BadSignature when the signature does not verify; MalformedEvent when a signed body is
+        not an event (an array, no id, a `data.object` that is not an object).
+        """
         try:
-            event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret)
-        except (stripe.SignatureVerificationError, ValueError) as error:
+            stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature, self.webhook_secret,
+                                                  tolerance=stripe.Webhook.DEFAULT_TOLERANCE)
+        except (stripe.SignatureVerificationError, UnicodeDecodeError) as error:
             raise BadSignature(str(error)) from error
-        return event.to_dict()
+        try:
+            event = json.loads(payload)
+        except (ValueError, RecursionError) as error:
+            raise MalformedEvent("not JSON") from error
+        return checked_event(event)
+
+
+def _short_string(value, limit: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= limit
+
+
+def checked_event(event) -> dict:
+    """The fields the app reads, each of the type it expects; MalformedEvent otherwise."""
+    if not isinstance(event, dict):
+        raise MalformedEvent("an event is a JSON object")
+    if not _short_string(event.get("id"), MAX_EVENT_ID):
+        raise MalformedEvent("an event has an id")
+    if not isinstance(event.get("type", ""), str) or len(event.get("type", "")) > 80:
+        raise MalformedEvent("an event type is a short string")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise MalformedEvent("an event carries data.object, an object")
+    obj = data["object"]
+    if not _short_string(obj.get("id"), MAX_OBJECT_ID) or not isinstance(obj.get("object"), str):
+        raise MalformedEvent("data.object has an id and an object type")
+    if obj.get("metadata") is not None and not isinstance(obj["metadata"], dict):
+        raise MalformedEvent("metadata is an object")
+    amount = obj.get("amount")
+    if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool)):
+        raise MalformedEvent("amount is an integer")
+    for name in ("status", "payment_intent", "currency"):
+        if obj.get(name) is not None and not isinstance(obj[name], str):
+            raise MalformedEvent(f"{name} is a string")
+    return event
 
 
 def init_app(app: Flask) -> None:
     app.extensions["stripe_gateway"] = StripeGateway(
-        app.config["STRIPE_SECRET_KEY"], app.config["STRIPE_API_BASE"], app.config["STRIPE_WEBHOOK_SECRET"]
+        app.config["STRIPE_SECRET_KEY"], app.config["STRIPE_API_BASE"], app.config["STRIPE_WEBHOOK_SECRET"],
+        timeout_seconds=app.config["STRIPE_TIMEOUT_SECONDS"],
+        max_network_retries=app.config["STRIPE_MAX_NETWORK_RETRIES"],
     )
 
 

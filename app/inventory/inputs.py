@@ -1,10 +1,10 @@
 """Checks on what callers hand the inventory services: whole packs, drugs, stores, lots, references."""
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 
+from app import limits, numbers
 from app.drugs.models import Drug
 from app.errors import DomainError
 from app.extensions import db
@@ -12,25 +12,24 @@ from app.i18n import current_language
 from app.inventory.models import StockLot, Store
 
 Reference = tuple[str, int]
-# Far above any real delivery or order, far below the database's integer range.
-MAX_PACKS = 100_000
-MAX_FEN = 100_000_000
-MAX_DAYS = 366
+# Far above any real delivery or order, far below the database's integer range (app.limits).
+MAX_PACKS = limits.MAX_PACKS
+MAX_FEN = limits.MAX_FEN
+MAX_DAYS = limits.DAYS_SUPPLY.high
+# Whatever fits an INTEGER column; each caller checks its own range and words its own message.
+_INTEGER = limits.Bound(-limits.MAX_ID, limits.MAX_ID)
 
 
 def integer(value) -> int | None:
-    """The value as an int if it is a whole number (5, "5", Decimal("5.0")), else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    if not number.is_finite() or number != number.to_integral_value():
-        return None
-    return int(number)
+    """The value as an int if it is a whole number (5, "5", Decimal("5.0")), else None.
+
+    Parsed by app.numbers: "1e999999", "²", "١٢" and 100,000 digits are None, at no cost.
+    """
+    return numbers.int_or_none(value, _INTEGER)
+
+
+def _id(value) -> int | None:
+    return numbers.id_or_none(value)
 
 
 def whole_packs(value, field: str = "quantity") -> int:
@@ -69,7 +68,7 @@ def days(value, field: str = "days_supply") -> int:
 
 def get_store(store) -> Store:
     found = store if isinstance(store, Store) else (
-        db.session.get(Store, integer(store)) if integer(store) is not None else None)
+        db.session.get(Store, _id(store)) if _id(store) is not None else None)
     if found is None:
         raise DomainError({"store": _l("Unknown store.")})
     return found
@@ -77,7 +76,7 @@ def get_store(store) -> Store:
 
 def get_drug(drug) -> Drug:
     found = drug if isinstance(drug, Drug) else (
-        db.session.get(Drug, integer(drug)) if integer(drug) is not None else None)
+        db.session.get(Drug, _id(drug)) if _id(drug) is not None else None)
     if found is None:
         raise DomainError({"drug": _l("Unknown drug.")})
     return found
@@ -85,7 +84,7 @@ def get_drug(drug) -> Drug:
 
 def get_lot(lot) -> StockLot:
     found = lot if isinstance(lot, StockLot) else (
-        db.session.get(StockLot, integer(lot)) if integer(lot) is not None else None)
+        db.session.get(StockLot, _id(lot)) if _id(lot) is not None else None)
     if found is None:
         raise DomainError({"lot": _l("Unknown lot.")})
     return found

@@ -6,8 +6,9 @@ from sqlalchemy import and_, func, or_, select
 
 from app.drugs.models import Drug
 from app.extensions import db
+from app.inventory import states
 from app.inventory.inputs import Reference
-from app.inventory.models import LOT_TRANSITIONS, LotStatus, MovementKind, StockLot, StockMovement, Store
+from app.inventory.models import LotStatus, MovementKind, StockLot, StockMovement, Store
 
 
 def lock_lots(*criteria) -> list[StockLot]:
@@ -37,11 +38,12 @@ def post(lot: StockLot, kind: MovementKind, *, quantity: int = 0, reserved_chang
         # The services check first with a clear message; reaching this is a programming error.
         raise RuntimeError(f"lot {lot.id}: {kind} {quantity:+}/{reserved_change:+} would leave "
                            f"{on_hand} on hand and {reserved} reserved")
-    if new_status is not None and new_status not in LOT_TRANSITIONS[lot.status]:
+    if new_status is not None and not states.LOT.can_move(lot.status, new_status):
+        # The services check first with a clear message; reaching this is a programming error.
         raise RuntimeError(f"lot {lot.id}: {lot.status} cannot become {new_status}")
     lot.quantity_on_hand, lot.quantity_reserved = on_hand, reserved
     if new_status is not None:
-        lot.status = new_status
+        states.LOT.move(lot, new_status)
     movement = StockMovement(
         lot=lot, kind=kind, quantity=quantity, reserved_change=reserved_change, new_status=new_status,
         reason=reason, note=(note or "")[:500], temperature_c=temperature_c,

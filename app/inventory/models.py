@@ -96,14 +96,6 @@ class LotStatus(StrEnum):
     EXPIRED = "expired"  # past its expiry date; set by the expiry job
 
 
-# A recalled or expired lot never comes back; quarantine is lifted (or not) by an assessment.
-LOT_TRANSITIONS = {
-    LotStatus.AVAILABLE: {LotStatus.QUARANTINED, LotStatus.RECALLED, LotStatus.EXPIRED},
-    LotStatus.QUARANTINED: {LotStatus.AVAILABLE, LotStatus.RECALLED, LotStatus.EXPIRED},
-    LotStatus.RECALLED: set(),
-    LotStatus.EXPIRED: set(),
-}
-
 
 class StockLot(db.Model):
     """One manufacturer's lot of one drug in one store. Quantities are whole packs of the drug
@@ -249,15 +241,6 @@ class TransferStatus(StrEnum):
     LOST = "lost"  # never arrived
     CANCELLED = "cancelled"  # before shipping; a picked transfer gives its reservation back
 
-
-TRANSFER_TRANSITIONS = {
-    TransferStatus.REQUESTED: {TransferStatus.PICKED, TransferStatus.CANCELLED},
-    TransferStatus.PICKED: {TransferStatus.SHIPPED, TransferStatus.CANCELLED},
-    TransferStatus.SHIPPED: {TransferStatus.RECEIVED, TransferStatus.LOST},
-    TransferStatus.RECEIVED: set(),
-    TransferStatus.LOST: set(),
-    TransferStatus.CANCELLED: set(),
-}
 
 
 class StockTransfer(db.Model):

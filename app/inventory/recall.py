@@ -17,8 +17,8 @@ from app.accounts.models import User
 from app.database import utcnow
 from app.errors import DomainError
 from app.extensions import db
-from app.inventory import inputs, ledger
-from app.inventory.models import LOT_TRANSITIONS, LotRecall, LotStatus, MovementKind, StockLot, StockMovement
+from app.inventory import inputs, ledger, states
+from app.inventory.models import LotRecall, LotStatus, MovementKind, StockLot, StockMovement
 
 
 def _lot_number(value) -> str:
@@ -58,7 +58,7 @@ def recall_lot(drug, lot_number, user, reason, *, now: datetime | None = None) -
     db.session.flush()
     for lot in lots:
         # An expired lot is already never sold; its status stays (its patients are listed all the same).
-        if LotStatus.RECALLED in LOT_TRANSITIONS[lot.status]:
+        if states.LOT.can_move(lot.status, LotStatus.RECALLED):
             ledger.post(lot, MovementKind.STATUS_CHANGE, new_status=LotStatus.RECALLED, reason="recalled",
                         note=reason, user=user, reference=("recall", recall.id))
     db.session.flush()

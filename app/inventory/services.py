@@ -6,7 +6,7 @@ ledger row per lot change and flushes; the caller commits.
 """
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from app import limits, numbers
 from app.database import utcnow
 from app.errors import DomainError
 from app.extensions import db
@@ -41,11 +42,8 @@ COLD_CHAIN_MAX_C = Decimal("8")
 
 
 def _temperature(value) -> Decimal:
-    try:
-        reading = Decimal(str(value).strip().replace("°C", "").strip())
-    except InvalidOperation:
-        reading = None
-    if reading is None or not reading.is_finite() or not Decimal("-50") <= reading <= Decimal("60"):
+    reading = numbers.parse_decimal_or_none(str(value).replace("°C", ""), limits.TEMPERATURE_C)
+    if reading is None:
         raise DomainError({"arrival_temperature": _l(
             "Enter the arrival temperature in °C, for example 5.0.")})
     return reading.quantize(Decimal("0.1"))

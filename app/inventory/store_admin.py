@@ -1,15 +1,17 @@
 """Creating and editing a store of the chain: its identity, location, hours and delivery service area."""
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from app import numbers
 from app.audit.services import record
 from app.errors import DomainError
 from app.extensions import db
 from app.inventory.models import Store, StoreServiceCity
+from app.limits import Bound
 from app.patients.identity import time_zones
 
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,19}$")
@@ -19,15 +21,12 @@ def _decimal(value, field: str, low: Decimal, high: Decimal, reasons: dict) -> D
     text = str(value if value is not None else "").strip()
     if not text:
         return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        reasons[field] = _l("Enter a number.")
+    try:  # the one bounded parser; extra decimals are rounded below, as they always were
+        return numbers.parse_decimal(text, Bound(low, high, places=20))
+    except numbers.NumberError as error:
+        reasons[field] = (_l("Enter a number.") if error.kind == numbers.SHAPE else
+                          _l("Enter a number between %(low)s and %(high)s.", low=low, high=high))
         return None
-    if not number.is_finite() or not low <= number <= high:
-        reasons[field] = _l("Enter a number between %(low)s and %(high)s.", low=low, high=high)
-        return None
-    return number
 
 
 def _cities(text: str) -> list[str]:

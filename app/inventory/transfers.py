@@ -17,10 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from app.database import utcnow
 from app.errors import DomainError, InvalidTransition
 from app.extensions import db
-from app.inventory import inputs, ledger
+from app.inventory import inputs, ledger, states
 from app.inventory.models import (
-    LOT_TRANSITIONS,
-    TRANSFER_TRANSITIONS,
     LotRecall,
     LotStatus,
     MovementKind,
@@ -101,8 +99,8 @@ def request_transfer(from_store, to_store, drug, packs, user, *, note: str = "",
     return transfer
 
 
-def _locked_transfer(transfer, verb: TransferStatus, *allowed: TransferStatus) -> StockTransfer:
-    """The transfer row, locked for this transaction and re-read, in one of the `allowed` states."""
+def _locked_transfer(transfer, verb: TransferStatus) -> StockTransfer:
+    """The transfer row, locked for this transaction and re-read, in a state the table lets become `verb`."""
     ident = transfer.id if isinstance(transfer, StockTransfer) else inputs.integer(transfer)
     statement = (select(StockTransfer).where(StockTransfer.id == ident)
                  .execution_options(populate_existing=True))
@@ -111,17 +109,12 @@ def _locked_transfer(transfer, verb: TransferStatus, *allowed: TransferStatus) -
     found = db.session.scalar(statement) if ident is not None else None
     if found is None:
         raise DomainError({"transfer": _l("Unknown transfer.")})
-    if found.status not in allowed:
+    if not states.TRANSFER.can_move(found.status, verb):
         raise InvalidTransition({"transfer": _l(
             "Transfer %(number)d is %(status)s; it cannot be %(verb)s.", number=found.id,
             status=STATUS_LABELS[found.status], verb=VERB_LABELS[verb])})
     return found
 
-
-def _move(transfer: StockTransfer, status: TransferStatus) -> None:
-    if status not in TRANSFER_TRANSITIONS[transfer.status]:  # _locked_transfer checked; a programming error
-        raise RuntimeError(f"transfer {transfer.id}: {transfer.status} cannot become {status}")
-    transfer.status = status
 
 
 def pick(transfer, user, *, min_shelf_days: int | None = None, now: datetime | None = None) -> StockTransfer:
@@ -129,7 +122,7 @@ def pick(transfer, user, *, min_shelf_days: int | None = None, now: datetime | N
     TRANSFER_MIN_SHELF_DAYS more days, or `min_shelf_days` when more: a transfer for a patient's
     prescription needs lots lasting the supply) and reserve them for the transfer, so they cannot be
     sold twice."""
-    transfer = _locked_transfer(transfer, TransferStatus.PICKED, TransferStatus.REQUESTED)
+    transfer = _locked_transfer(transfer, TransferStatus.PICKED)
     sender, drug = transfer.from_store, transfer.drug
     if not sender.is_active:
         raise DomainError({"from_store": _l("%(store)s is inactive; it cannot send stock.",
@@ -156,7 +149,7 @@ def pick(transfer, user, *, min_shelf_days: int | None = None, now: datetime | N
             packs -= take
         if packs == 0:
             break
-    _move(transfer, TransferStatus.PICKED)
+    states.TRANSFER.move(transfer, TransferStatus.PICKED)
     transfer.picked_by_id, transfer.picked_at = _user_id(user), now or utcnow()
     db.session.flush()
     return transfer
@@ -170,7 +163,7 @@ def _lines_lots(transfer: StockTransfer) -> dict[int, StockLot]:
 def ship(transfer, user, *, now: datetime | None = None) -> StockTransfer:
     """The picked packs leave the sender (transfer_out rows taking them off hand and off the
     reservation): until received they are in transit and available nowhere."""
-    transfer = _locked_transfer(transfer, TransferStatus.SHIPPED, TransferStatus.PICKED)
+    transfer = _locked_transfer(transfer, TransferStatus.SHIPPED)
     lots = _lines_lots(transfer)
     held = ledger.holdings(transfer.reference, transfer.from_store_id)
     today = transfer.from_store.today(now)
@@ -188,7 +181,7 @@ def ship(transfer, user, *, now: datetime | None = None) -> StockTransfer:
     for line in transfer.lines:
         ledger.post(lots[line.lot_id], MovementKind.TRANSFER_OUT, quantity=-line.packs,
                     reserved_change=-line.packs, user=user, reference=transfer.reference)
-    _move(transfer, TransferStatus.SHIPPED)
+    states.TRANSFER.move(transfer, TransferStatus.SHIPPED)
     transfer.shipped_by_id, transfer.shipped_at = _user_id(user), now or utcnow()
     db.session.flush()
     return transfer
@@ -253,7 +246,7 @@ def receive_transfer(transfer, user, *, received=None, temperature=None, note: s
     quarantine. A lot recalled while in transit lands recalled."""
     from app.inventory.services import COLD_CHAIN_MAX_C, COLD_CHAIN_MIN_C, _temperature  # (re-exports us)
 
-    transfer = _locked_transfer(transfer, TransferStatus.RECEIVED, TransferStatus.SHIPPED)
+    transfer = _locked_transfer(transfer, TransferStatus.RECEIVED)
     counted = _received_packs(transfer, received)
     note = _note(note)
     if any(counted[line.id] < line.packs for line in transfer.lines) and not note:
@@ -287,14 +280,14 @@ def receive_transfer(transfer, user, *, received=None, temperature=None, note: s
         ledger.post(lot, MovementKind.TRANSFER_IN, quantity=packs, user=user, reference=transfer.reference,
                     temperature_c=reading, note=note)
         recall = recalls.get(line.lot_number)
-        if recall is not None and LotStatus.RECALLED in LOT_TRANSITIONS[lot.status]:
+        if recall is not None and states.LOT.can_move(lot.status, LotStatus.RECALLED):
             ledger.post(lot, MovementKind.STATUS_CHANGE, new_status=LotStatus.RECALLED, reason="recalled",
                         user=user, note=recall.reason, reference=("recall", recall.id))
         elif excursion and lot.status == LotStatus.AVAILABLE:
             # Packs of one lot cannot be told apart on the shelf: the whole lot waits for assessment.
             ledger.change_status(lot, LotStatus.QUARANTINED, "temperature_excursion", user=user,
                                  note=f"{reading} °C on receipt of transfer {transfer.id}")
-    _move(transfer, TransferStatus.RECEIVED)
+    states.TRANSFER.move(transfer, TransferStatus.RECEIVED)
     transfer.received_by_id, transfer.received_at = _user_id(user), now or utcnow()
     transfer.receipt_temperature_c, transfer.discrepancy_note = reading, note
     db.session.flush()
@@ -306,15 +299,14 @@ def mark_lost(transfer, user, note: str, *, now: datetime | None = None) -> Stoc
     note = _note(note)
     if not note:
         raise DomainError({"note": _l("Say what happened to the parcel in the note.")})
-    transfer = _locked_transfer(transfer, TransferStatus.LOST, TransferStatus.SHIPPED)
+    transfer = _locked_transfer(transfer, TransferStatus.LOST)
     return _close(transfer, TransferStatus.LOST, user, note, now)
 
 
 def cancel_transfer(transfer, user, note: str = "", *, now: datetime | None = None) -> StockTransfer:
     """Before shipping: a picked transfer gives its reservation back to the sender's lots."""
     note = _note(note)
-    transfer = _locked_transfer(transfer, TransferStatus.CANCELLED, TransferStatus.REQUESTED,
-                                TransferStatus.PICKED)
+    transfer = _locked_transfer(transfer, TransferStatus.CANCELLED)
     if transfer.lines:
         lots = _lines_lots(transfer)
         held = ledger.holdings(transfer.reference, transfer.from_store_id)
@@ -325,7 +317,7 @@ def cancel_transfer(transfer, user, note: str = "", *, now: datetime | None = No
 
 
 def _close(transfer: StockTransfer, status: TransferStatus, user, note: str, now) -> StockTransfer:
-    _move(transfer, status)
+    states.TRANSFER.move(transfer, status)  # _locked_transfer checked it under the lock
     transfer.closed_by_id, transfer.closed_at, transfer.close_note = _user_id(user), now or utcnow(), note
     db.session.flush()
     return transfer

@@ -5,10 +5,10 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from app.accounts import services as accounts
-from app.accounts.views import safe_next
 from app.extensions import db
 from app.main import bp
 from app.policy import public
+from app.security import safe_next
 
 
 @bp.route("/")

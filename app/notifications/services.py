@@ -1,19 +1,24 @@
-"""queue_sms() renders an SMS template in the recipient's language; send_due_sms() sends them."""
+"""The SMS outbox: queue_sms() in the user's transaction; the worker claims, sends and records."""
 
 import logging
+import os
+import secrets
+import socket
 from datetime import timedelta
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 
 from app.database import claim, utcnow
 from app.extensions import db
 from app.integrations import sms
 from app.notifications.models import OutboundSms, SmsStatus
+from app.notifications.states import MACHINE
 
 log = logging.getLogger(__name__)
 REDACTED = "[redacted after sending]"
+REDACTED_UNSENT = "[redacted: the code expired before it was sent]"
 
 
 def queue_sms(
@@ -34,33 +39,178 @@ def queue_sms(
     return message
 
 
-def send_due_sms(limit: int) -> int:
-    """Send queued messages that are due; failures are retried with growing delays."""
+# Sending happens in three steps so that nothing waits on the provider while holding the database:
+#
+# 1. `take_due` claims a batch in one short transaction: each row becomes `sending` with a lease
+#    (`claimed_by`, `lease_expires_at`); FOR UPDATE SKIP LOCKED on PostgreSQL, so two workers never
+#    take the same row. The job commits.
+# 2. For each message, `begin_attempt` renews the lease and counts the attempt (a short
+#    transaction), then the provider is called with no transaction open: no row lock, and on
+#    SQLite no write lock.
+# 3. `record_sent` / `record_failure` write the outcome in another short transaction.
+#
+# A worker that dies mid-batch leaves its rows `sending`; once the lease runs out they are claimed
+# again. The one unavoidable window is a message the provider accepted whose outcome we had not
+# yet written when the worker died: it is sent again after the lease. Closing it would need the
+# provider to deduplicate on a key of ours; a second copy of a text is the lesser harm than a
+# message never sent, so the outbox accepts it (at most one message per dead worker).
+
+
+def new_claimant() -> str:
+    """Names this worker process and this claim, so a row reclaimed later is told apart."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _lease_until(now):
+    return now + timedelta(seconds=current_app.config["SMS_SEND_LEASE_SECONDS"])
+
+
+def take_due(limit: int, claimant: str) -> list[OutboundSms]:
+    """Claim up to `limit` due messages (queued, or `sending` under a lapsed lease) for `claimant`.
+
+    Returns every row handled; those now `sending` are the caller's to send. A lapsed row whose
+    last allowed attempt had started is closed as failed instead: it may have been delivered.
+    """
     now = utcnow()
     statement = (
         select(OutboundSms)
-        .where(OutboundSms.status == SmsStatus.QUEUED, OutboundSms.next_attempt_at <= now)
+        .where(or_(
+            and_(OutboundSms.status == SmsStatus.QUEUED, OutboundSms.next_attempt_at <= now),
+            and_(OutboundSms.status == SmsStatus.SENDING, OutboundSms.lease_expires_at <= now),
+        ))
         .order_by(OutboundSms.next_attempt_at, OutboundSms.id)
         .limit(limit)
+        .execution_options(populate_existing=True)
     )
-    due = db.session.scalars(claim(statement, db.engine.dialect.name)).all()
+    rows = db.session.scalars(claim(statement, db.engine.dialect.name)).all()
     max_attempts = current_app.config["SMS_MAX_ATTEMPTS"]
-    for message in due:
-        message.attempts += 1
-        try:
-            message.provider_message_id = sms.backend().send(message.to_phone, message.body)
-        except sms.SmsSendError as exc:
-            message.last_error = str(exc)[:255]
+    for message in rows:
+        if message.status == SmsStatus.SENDING:
+            log.warning("SMS %s: lease of %s lapsed; claiming it again", message.id, message.claimed_by)
             if message.attempts >= max_attempts:
-                message.status = SmsStatus.FAILED
-            else:
-                message.next_attempt_at = now + timedelta(minutes=2**message.attempts)
-            log.warning("SMS %s failed (attempt %s): %s", message.id, message.attempts, exc)
-            continue
-        message.status = SmsStatus.SENT
-        message.sent_at = now
-        message.last_error = None
-        if message.is_sensitive:
-            message.body = REDACTED
+                MACHINE.move(message, SmsStatus.FAILED)
+                message.last_error = "worker stopped during the last attempt; delivery unknown"
+                message.lease_expires_at = None
+                continue
+        else:
+            MACHINE.move(message, SmsStatus.SENDING)
+        message.claimed_by = claimant
+        message.lease_expires_at = _lease_until(now)
     db.session.flush()
-    return len(due)
+    return rows
+
+
+def begin_attempt(message_id: int, claimant: str) -> bool:
+    """Renew the lease and count the attempt, if the message is still ours to send.
+
+    False when another worker reclaimed it after our lease lapsed, or it was closed meanwhile
+    (its code expired): then it must not be sent.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(OutboundSms)
+        .where(OutboundSms.id == message_id, OutboundSms.status == SmsStatus.SENDING,
+               OutboundSms.claimed_by == claimant)
+        .values(attempts=OutboundSms.attempts + 1, lease_expires_at=_lease_until(now))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _locked(message_id: int) -> OutboundSms:
+    return db.session.get(OutboundSms, message_id, with_for_update=True, populate_existing=True)
+
+
+def record_sent(message_id: int, claimant: str, provider_message_id: str) -> None:
+    """The provider accepted the message: mark it sent and blank a one-time code."""
+    message = _locked(message_id)
+    if message.status != SmsStatus.SENDING:
+        # Closed while we were sending (its code expired, or a reclaim ran out of attempts).
+        log.warning("SMS %s delivered as %s although it is already %s",
+                    message_id, provider_message_id, message.status)
+        return
+    if message.claimed_by != claimant:
+        log.warning("SMS %s delivered by %s after its lease passed to %s",
+                    message_id, claimant, message.claimed_by)
+    now = utcnow()
+    MACHINE.move(message, SmsStatus.SENT)
+    message.sent_at = now
+    message.provider_message_id = provider_message_id
+    message.last_error = None
+    message.lease_expires_at = None
+    if message.is_sensitive:
+        message.body = REDACTED
+        message.redacted_at = now
+    db.session.flush()
+
+
+def record_failure(message_id: int, claimant: str, error: str) -> None:
+    """The provider refused: queue the message again with a growing delay, or give up."""
+    message = _locked(message_id)
+    if message.status != SmsStatus.SENDING or message.claimed_by != claimant:
+        return  # no longer ours: whoever holds it now decides
+    message.last_error = error[:255]
+    message.lease_expires_at = None
+    message.claimed_by = None
+    if message.attempts >= current_app.config["SMS_MAX_ATTEMPTS"]:
+        MACHINE.move(message, SmsStatus.FAILED)
+    else:
+        MACHINE.move(message, SmsStatus.QUEUED)
+        message.next_attempt_at = utcnow() + timedelta(minutes=2**message.attempts)
+    log.warning("SMS %s failed (attempt %s): %s", message_id, message.attempts, error)
+    db.session.flush()
+
+
+def redact_unsent(*, user_id: int, purpose: str) -> int:
+    """Blank the user's unsent one-time codes of this purpose, and stop any still queued.
+
+    Called when the user's code of that purpose expires: it is their only live one (a new code
+    expires the older ones), so every unsent message of that purpose holds a dead code.
+    """
+    statement = (
+        select(OutboundSms)
+        .where(OutboundSms.user_id == user_id, OutboundSms.purpose == purpose,
+               OutboundSms.is_sensitive.is_(True), OutboundSms.redacted_at.is_(None),
+               OutboundSms.status.in_((SmsStatus.QUEUED, SmsStatus.SENDING, SmsStatus.FAILED)))
+        .order_by(OutboundSms.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    now = utcnow()
+    rows = db.session.scalars(statement).all()
+    for message in rows:
+        if message.status != SmsStatus.FAILED:
+            # A worker holding a `sending` row finds it closed and does not send it.
+            MACHINE.move(message, SmsStatus.FAILED)
+            message.last_error = "the code expired before it was sent"
+        message.body = REDACTED_UNSENT
+        message.redacted_at = now
+        message.lease_expires_at = None
+    db.session.flush()
+    return len(rows)
+
+
+def send_due_sms(limit: int) -> int:
+    """Worker job: claim, send and record due messages, each step in its own short transaction.
+
+    Unlike the other jobs it commits itself: the provider call must happen with no transaction
+    open. Only plain values cross a commit, so nothing reloads (and re-opens one) while sending.
+    """
+    claimant = new_claimant()
+    rows = take_due(limit, claimant)
+    batch = [(m.id, m.to_phone, m.body) for m in rows if m.status == SmsStatus.SENDING]
+    db.session.commit()
+    for message_id, to_phone, body in batch:
+        started = begin_attempt(message_id, claimant)
+        db.session.commit()
+        if not started:
+            continue
+        # Any other exception leaves the row `sending` (outcome unknown) until its lease lapses.
+        try:
+            provider_message_id = sms.backend().send(to_phone, body)
+        except sms.SmsSendError as exc:
+            record_failure(message_id, claimant, str(exc))
+        else:
+            record_sent(message_id, claimant, provider_message_id)
+        db.session.commit()
+    return len(rows)

@@ -16,9 +16,9 @@ from app.patients import bp
 from app.patients import services as patients
 from app.patients.forms import ConditionForm, ReviewForm
 from app.patients.models import Condition, ConditionStatus, Upload
-from app.patients.uploads import EXTENSIONS, upload_path
+from app.patients.uploads import EXTENSIONS, original_name, upload_path
 from app.patients.views import signed_in_patient
-from app.policy import can_access_patient, login_required, patient_data, roles_required
+from app.policy import can_access_patient, login_required, patient_data, refuse, roles_required
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def review_condition(condition_id: int):
     # A doctor's reason to see this record is the pending review; once decided it is none of theirs.
     if condition.status != ConditionStatus.PENDING and not can_access_patient(
             current_user, condition.patient_id):
-        abort(404)
+        refuse(404, condition.patient_id)
     form = ReviewForm()
     if form.validate_on_submit():
         if form.verify.data == form.reject.data:  # exactly one of the two buttons
@@ -122,16 +122,20 @@ def review_condition(condition_id: int):
 def upload(upload_id: int):
     stored = db.session.get(Upload, upload_id)
     # Not allowed and not there look the same, so ids cannot be probed.
-    if stored is None or not patients.can_view_upload(current_user, stored):
+    if stored is None:
         abort(404)
+    if not patients.can_view_upload(current_user, stored):
+        refuse(404, stored.patient_id)
     path = upload_path(stored)
     if not path.is_file():
         log.error("upload %s has no file at %s", stored.id, path)
         abort(404)
     record("upload.downloaded", obj=stored, patient=stored.patient_id)
     db.session.commit()
-    # The stored type came from the bytes; the name gets the matching extension.
-    name = (Path(stored.original_name).stem or "upload") + EXTENSIONS.get(stored.content_type, "")
+    # The stored type came from the bytes; the name gets the matching extension. Cleaned again: a
+    # file stored before names were cleaned may still carry a direction override.
+    stem = Path(original_name(stored.original_name)).stem or "upload"
+    name = stem + EXTENSIONS.get(stored.content_type, "")
     response = send_file(path, mimetype=stored.content_type, as_attachment=not stored.is_image,
                          download_name=name, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"

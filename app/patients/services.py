@@ -13,6 +13,7 @@ from app.database import utcnow
 from app.errors import DomainError, InvalidTransition
 from app.extensions import db
 from app.patients import catalog
+from app.patients import states as condition_states
 from app.patients.identity import (  # mask_id_number is re-exported for other features' pages
     mask_id_number,  # noqa: F401
     normalise_id_number,
@@ -34,7 +35,8 @@ from app.patients.models import (
     UploadPurpose,
 )
 from app.patients.uploads import save_upload, upload_path
-from app.policy import can_access_patient
+from app.policy import can_access_patient, upload_access_rules
+from app.text import clean_name
 
 # The consent text version a new grant records; bump it when the wording shown to patients changes.
 CONSENT_VERSIONS = {"data_sharing": "2026-11", "sms_reminders": "2026-11"}
@@ -47,7 +49,7 @@ def save_profile(patient: User, *, legal_name: str, sex: str, date_of_birth: dat
                  id_document_number: str | None, time_zone: str) -> PatientProfile:
     """Create or update the profile; an empty ID number keeps the one on file (it is never echoed back)."""
     reasons = {}
-    legal_name = (legal_name or "").strip()
+    legal_name = clean_name(legal_name)
     if not legal_name:
         reasons["legal_name"] = REQUIRED
     if date_of_birth is None:
@@ -113,10 +115,12 @@ def _clear_default(patient: User) -> None:
 
 def add_address(patient: User, *, recipient: str, phone: str, province: str, city: str,
                 district: str, street: str, postal_code: str, make_default: bool) -> Address:
+    recipient, province, city, district, street = (
+        clean_name(value) for value in (recipient, province, city, district, street))
     reasons = {}
     for name, value in (("recipient", recipient), ("province", province), ("city", city),
                         ("street", street)):
-        if not (value or "").strip():
+        if not value:
             reasons[name] = REQUIRED
     try:
         e164 = parse_phone(phone)
@@ -135,9 +139,9 @@ def add_address(patient: User, *, recipient: str, phone: str, province: str, cit
     make_default = make_default or not active_addresses(patient)
     if make_default:
         _clear_default(patient)
-    address = Address(patient_id=patient.id, recipient=recipient.strip(), phone=e164,
-                      province=province.strip(), city=city.strip(), district=(district or "").strip(),
-                      street=street.strip(), postal_code=postal_code, is_default=make_default)
+    address = Address(patient_id=patient.id, recipient=recipient, phone=e164, province=province,
+                      city=city, district=district, street=street, postal_code=postal_code,
+                      is_default=make_default)
     db.session.add(address)
     db.session.flush()
     record("address.added", obj=address, patient=patient)
@@ -231,7 +235,7 @@ def add_allergy(patient: User, *, kind: str, substance: str, allergy_class: str,
             raise DomainError({"allergy_class": _l("Choose an allergy class from the list.")})
         substance = allergy_class
     else:
-        substance = " ".join((substance or "").split())
+        substance = " ".join(clean_name(substance).split())
         if not substance:
             raise DomainError({"substance": _l("Enter the name of the drug or ingredient.")})
     duplicate = any(a.kind == kind and a.substance.casefold() == substance.casefold()
@@ -240,7 +244,7 @@ def add_allergy(patient: User, *, kind: str, substance: str, allergy_class: str,
         field = "allergy_class" if kind == AllergyKind.CLASS else "substance"
         raise DomainError({field: _l("This allergy is already recorded.")})
     allergy = Allergy(patient_id=patient.id, kind=kind, substance=substance[:120],
-                      reaction=(reaction or "").strip()[:255], severity=Severity(severity),
+                      reaction=clean_name(reaction)[:255], severity=Severity(severity),
                       recorded_by_id=recorded_by.id)
     db.session.add(allergy)
     db.session.flush()
@@ -282,7 +286,8 @@ def add_condition(patient: User, *, icd10_code: str, hospital: str, diagnosed_on
     elif any(c.icd10_code == entry.code and c.status != ConditionStatus.REJECTED
              for c in patient_conditions(patient)):
         reasons["icd10_code"] = _l("This diagnosis is already recorded.")
-    if not (hospital or "").strip():
+    hospital = clean_name(hospital)
+    if not hospital:
         reasons["hospital"] = REQUIRED
     if diagnosed_on is None:
         reasons["diagnosed_on"] = REQUIRED
@@ -299,7 +304,7 @@ def add_condition(patient: User, *, icd10_code: str, hospital: str, diagnosed_on
                          purpose=UploadPurpose.CONDITION_PROOF, field="proof")
     try:
         condition = Condition(patient_id=patient.id, icd10_code=entry.code, name=entry.name_en,
-                              hospital=hospital.strip()[:255], diagnosed_on=diagnosed_on,
+                              hospital=hospital[:255], diagnosed_on=diagnosed_on,
                               proof_upload_id=upload.id, status=ConditionStatus.PENDING)
         db.session.add(condition)
         db.session.flush()
@@ -335,12 +340,9 @@ def review_condition(condition: Condition, reviewer: User, *, verify: bool, note
         raise DomainError({"note": _l("Give the reason for rejecting, so the patient can act on it.")})
     status = ConditionStatus.VERIFIED if verify else ConditionStatus.REJECTED
     # A guarded UPDATE, so two reviewers deciding at once cannot both win (no row lock needed).
-    result = db.session.execute(
-        update(Condition)
-        .where(Condition.id == condition.id, Condition.status == ConditionStatus.PENDING)
-        .values(status=status, reviewed_by_id=reviewer.id, reviewed_at=utcnow(),
-                review_note=note[:255] or None)
-        .execution_options(synchronize_session=False))
+    result = db.session.execute(condition_states.MACHINE.guarded_update(
+        Condition, condition.id, status, reviewed_by_id=reviewer.id, reviewed_at=utcnow(),
+        review_note=note[:255] or None))
     if result.rowcount != 1:
         raise InvalidTransition(_l("This condition has already been reviewed."))
     db.session.refresh(condition)
@@ -350,13 +352,26 @@ def review_condition(condition: Condition, reviewer: User, *, verify: bool, note
 
 
 def can_view_upload(user, upload: Upload) -> bool:
-    """The owner, admins, staff the policy lets see the patient, and reviewers of a pending proof."""
+    """The patient and admins; anyone else only through the rule of the feature whose object the file
+    is attached to (a proof follows the condition, a consultation's file follows the consultation)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    if can_access_patient(user, upload.patient_id):
+    if user.role == Role.ADMIN or (user.role == Role.PATIENT and user.id == upload.patient_id):
         return True
-    if upload.purpose == UploadPurpose.CONDITION_PROOF and can_review_conditions(user):
-        return db.session.scalar(select(Condition.id).where(
-            Condition.proof_upload_id == upload.id,
-            Condition.status == ConditionStatus.PENDING).limit(1)) is not None
-    return False
+    rule = upload_access_rules.get(str(upload.purpose))
+    return rule is not None and bool(rule(user, upload))
+
+
+def proof_visible(user, upload: Upload) -> bool:
+    """Upload rule for a proof of diagnosis: the doctors and admins who verify it while it waits, then
+    the doctors who may read the patient's record (it lists the condition with its proof). Pharmacists
+    review with the verified diagnosis, never the document."""
+    condition = db.session.scalar(select(Condition).where(Condition.proof_upload_id == upload.id).limit(1))
+    if condition is None:
+        return False
+    if condition.status == ConditionStatus.PENDING and can_review_conditions(user):
+        return True
+    return user.role == Role.DOCTOR and can_access_patient(user, upload.patient_id)
+
+
+upload_access_rules[UploadPurpose.CONDITION_PROOF.value] = proof_visible

@@ -1,6 +1,7 @@
 """Uploaded files: type from the bytes (PDF, JPEG, PNG), at most 10 MB, stored outside static/."""
 
 import hashlib
+import re
 import secrets
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from werkzeug.datastructures import FileStorage
 from app.errors import DomainError
 from app.extensions import db
 from app.patients.models import Upload, UploadPurpose
+from app.text import clean_name
 
 # Magic numbers: the start of the file decides its type, never its name.
 SIGNATURES = (
@@ -31,6 +33,12 @@ def sniff_type(head: bytes) -> str | None:
     return None
 
 
+def original_name(filename: str | None) -> str:
+    """The file's own name as the browser sent it: no folders, no invisible controls (a right-to-left
+    override makes "scan_fdp.exe" read as "scan_exe.pdf")."""
+    return clean_name(re.split(r"[/\\]", filename or "")[-1])
+
+
 def upload_root() -> Path:
     root = Path(current_app.config["UPLOAD_FOLDER"])
     root.mkdir(parents=True, exist_ok=True)
@@ -47,12 +55,13 @@ def save_upload(file: FileStorage, *, patient, uploaded_by, purpose: UploadPurpo
     if len(data) > limit:
         raise DomainError({field: _l("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024))})
     content_type = sniff_type(data[:16])
-    claimed = TYPE_BY_EXTENSION.get(Path(file.filename or "").suffix.lower())
+    name = original_name(file.filename)
+    claimed = TYPE_BY_EXTENSION.get(Path(name).suffix.lower())
     if content_type is None or claimed is None:
         raise DomainError({field: _l("Only PDF, JPEG and PNG files are accepted.")})
     if claimed != content_type:
         raise DomainError({field: _l("The file's content does not match its name (%(name)s).",
-                                     name=Path(file.filename).name)})
+                                     name=name)})
     key = f"{patient.id}/{secrets.token_hex(16)}{EXTENSIONS[content_type]}"
     path = upload_root() / key
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +74,7 @@ def save_upload(file: FileStorage, *, patient, uploaded_by, purpose: UploadPurpo
         content_type=content_type,
         size_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
-        original_name=(file.filename or "upload")[:255],
+        original_name=(name or "upload")[:255],
     )
     db.session.add(upload)
     db.session.flush()

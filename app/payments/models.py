@@ -51,8 +51,12 @@ class Payment(db.Model):
     authorized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When `flask payments reconcile` last asked Stripe about this payment (it asks at most
+    # once per PAYMENT_RECONCILE_MINUTES, so an abandoned intent is not asked about every sweep).
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     refunds = relationship("Refund", back_populates="payment", order_by="Refund.id")
+    operations = relationship("PaymentOperation", back_populates="payment", order_by="PaymentOperation.id")
 
     @property
     def idempotency_key(self) -> str:
@@ -86,3 +90,56 @@ class StripeEvent(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payments.id"))
     outcome: Mapped[str] = mapped_column(sa.String(120), default="")
+
+
+class OperationKind(StrEnum):
+    CAPTURE = "capture"  # take the authorized money
+    CANCEL = "cancel"  # release an authorization (or an intent not yet confirmed)
+    REFUND = "refund"  # give captured money back
+
+
+class OperationStatus(StrEnum):
+    PENDING = "pending"  # to be performed (again) from next_attempt_at on
+    DONE = "done"  # Stripe did it and our rows say so
+    FAILED = "failed"  # Stripe refused it for good, or every attempt failed: operations decide
+
+
+class PaymentOperation(db.Model):
+    """A call to Stripe we owe: recorded with the state change that needs it, performed after commit.
+
+    The row is the intent; performing claims it (attempts + a lease in next_attempt_at), calls
+    Stripe with no lock held, then records the answer. A retry sends the same idempotency key,
+    so Stripe does the thing once however many times we ask.
+    """
+
+    __tablename__ = "payment_operations"
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # One capture and one cancel per payment, ever; refunds may be several (partial ones).
+        sa.Index("uq_payment_operations_one_capture_or_cancel", "payment_id", "kind", unique=True,
+                 sqlite_where=sa.text("kind IN ('capture', 'cancel')"),
+                 postgresql_where=sa.text("kind IN ('capture', 'cancel')")),
+        sa.Index("ix_payment_operations_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(sa.ForeignKey("payments.id"), index=True)
+    kind: Mapped[OperationKind] = mapped_column(enum_column(OperationKind, "payment_operation_kind"))
+    amount_fen: Mapped[int]
+    reason: Mapped[str] = mapped_column(sa.String(60), default="")
+    status: Mapped[OperationStatus] = mapped_column(
+        enum_column(OperationStatus, "payment_operation_status"), default=OperationStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    payment = relationship("Payment", back_populates="operations")
+
+    @property
+    def idempotency_key(self) -> str:
+        """From the payment and this row only: a retry repeats it, another operation never shares it."""
+        return f"payment-{self.payment_id}-{self.kind}-{self.id}"

@@ -6,8 +6,10 @@ authorization is cancelled and the patient is never charged. Wallets (Alipay,
 WeChat Pay) cannot be captured later: they are charged at once and refunded instead.
 
 The patient's own payment becomes 'authorized' or 'captured' only through a verified
-webhook. Capture, cancel and refund are our own calls: their answer from Stripe is
-applied at once (localstripe sends no event for them; Stripe's later events are no-ops).
+webhook (or `flask payments reconcile` asking Stripe when the webhook never came). Capture,
+cancel and refund are our own calls: the verbs here only record them as payment operations,
+in the caller's transaction; app/payments/operations.py performs them after the commit and
+applies Stripe's answer (localstripe sends no event for them; Stripe's later events are no-ops).
 """
 
 import logging
@@ -16,15 +18,24 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record
 from app.database import utcnow
 from app.errors import DomainError
 from app.extensions import db
-from app.integrations.stripe_gateway import CardDeclined, GatewayError, Intent, gateway
-from app.payments.models import LIVE_STATUSES, Payment, PaymentStatus, Refund, StripeEvent
+from app.integrations.stripe_gateway import CardDeclined, GatewayError, GatewayUnavailable, Intent, gateway
+from app.payments.models import (
+    LIVE_STATUSES,
+    OperationKind,
+    OperationStatus,
+    Payment,
+    PaymentOperation,
+    PaymentStatus,
+    StripeEvent,
+)
+from app.payments.states import MACHINE
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +87,11 @@ def create_payment(*, payable_type: str, payable_id: int, patient, amount_fen: i
 
 
 def attach_intent(payment: Payment, test_card: str | None = None) -> Intent:
-    """Create the PaymentIntent for a pending payment (idempotent per payment row)."""
+    """Create the PaymentIntent for a pending payment (idempotent per payment row).
+
+    Called with no transaction open (the payment row was committed first): the call to Stripe
+    holds no lock. A payment closed while Stripe was asked gets its new intent cancelled.
+    """
     if test_card is not None and test_card not in TEST_CARDS:
         raise DomainError({"test_card": _l("Choose a test card.")})
     try:
@@ -88,19 +103,31 @@ def attach_intent(payment: Payment, test_card: str | None = None) -> Intent:
             payment_method=test_card,
         )
     except CardDeclined as error:
+        payment = _locked(payment)
         payment.stripe_payment_intent_id = payment.stripe_payment_intent_id or error.intent_id
-        _mark_failed(payment, error.message)
+        if payment.status == PaymentStatus.PENDING:
+            _mark_failed(payment, error.message)
         raise DomainError(_l("The payment was declined: %(reason)s", reason=error.message)) from error
-    except GatewayError as error:
-        _mark_failed(payment, str(error))
+    except GatewayUnavailable as error:
+        # Stripe may have made the intent: the payment stays pending so that trying again sends
+        # the same idempotency key (and reconcile closes it if nobody does).
+        log.warning("no answer from Stripe creating the intent of payment %s: %s", payment.id, error)
         raise DomainError(_l("The payment service is not available. Please try again later.")) from error
+    except GatewayError as error:
+        payment = _locked(payment)
+        if payment.status == PaymentStatus.PENDING:
+            _mark_failed(payment, str(error))
+        raise DomainError(_l("The payment service is not available. Please try again later.")) from error
+    payment = _locked(payment)
     payment.stripe_payment_intent_id = intent.id
+    if payment.status in (PaymentStatus.CANCELED, PaymentStatus.FAILED):
+        _queue(payment, OperationKind.CANCEL, payment.amount_fen, "closed while paying")
     db.session.flush()
     return intent
 
 
 def _mark_failed(payment: Payment, message: str) -> None:
-    payment.status = PaymentStatus.FAILED
+    MACHINE.move(payment, PaymentStatus.FAILED)
     payment.failure_message = (message or "")[:255]
     payment.closed_at = utcnow()
     db.session.flush()
@@ -118,14 +145,22 @@ def _locked(payment: Payment) -> Payment:
     )
 
 
+INTENT_STATUS = {
+    "requires_capture": PaymentStatus.AUTHORIZED,
+    "succeeded": PaymentStatus.CAPTURED,
+    "canceled": PaymentStatus.CANCELED,
+}
+
+
 def apply_intent(payment: Payment, intent: Intent) -> bool:
-    """Move the payment to what Stripe says; True when something changed."""
+    """Move the payment to what Stripe says, along the state table; True when something changed.
+
+    The caller holds the payment's row lock. A move the table refuses changes nothing: a late or
+    replayed event cannot reopen a closed payment, step a captured one back, or "cancel" money
+    already taken. Money that reaches a payment we already closed is given back.
+    """
     now = utcnow()
-    target = {
-        "requires_capture": PaymentStatus.AUTHORIZED,
-        "succeeded": PaymentStatus.CAPTURED,
-        "canceled": PaymentStatus.CANCELED,
-    }.get(intent.status)
+    target = INTENT_STATUS.get(intent.status)
     if intent.status == "requires_payment_method" and intent.failure_message:
         if payment.status == PaymentStatus.PENDING:
             _mark_failed(payment, intent.failure_message)
@@ -133,12 +168,18 @@ def apply_intent(payment: Payment, intent: Intent) -> bool:
         return False
     if target is None or target == payment.status:
         return False
-    if payment.status in (PaymentStatus.CANCELED, PaymentStatus.REFUNDED, PaymentStatus.FAILED):
-        return False  # closed: a late or replayed event cannot reopen it
-    if payment.status == PaymentStatus.CAPTURED and target == PaymentStatus.AUTHORIZED:
-        return False  # out-of-order delivery: never step back
-    was_unpaid = payment.status == PaymentStatus.PENDING
-    payment.status = target
+    if not MACHINE.can_move(payment.status, target):
+        if payment.status == PaymentStatus.CANCELED and target in (PaymentStatus.AUTHORIZED,
+                                                                   PaymentStatus.CAPTURED):
+            _give_back_late_money(payment, target)
+        else:
+            log.warning("payment %s is %s; Stripe's %s for %s changes nothing", payment.id, payment.status,
+                        intent.status, intent.id)
+        return False
+    was_unpaid = payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED)
+    MACHINE.move(payment, target)
+    if was_unpaid:
+        payment.closed_at = None  # a declined payment the payer retried in Stripe's form
     if target == PaymentStatus.AUTHORIZED:
         payment.authorized_at = now
     elif target == PaymentStatus.CAPTURED:
@@ -154,46 +195,73 @@ def apply_intent(payment: Payment, intent: Intent) -> bool:
     return True
 
 
-def capture(payment: Payment) -> None:
-    """Take the authorized money (the doctor accepted); exactly once."""
+def _give_back_late_money(payment: Payment, held_as: PaymentStatus) -> None:
+    """The card was held (or charged) after we cancelled the payment: release (or refund) it."""
+    log.warning("payment %s is %s but Stripe holds its money (%s); giving it back", payment.id,
+                payment.status, held_as)
+    if held_as == PaymentStatus.AUTHORIZED:
+        _queue(payment, OperationKind.CANCEL, payment.amount_fen, "late authorization")
+    elif _refund_still_owed(payment) > 0:
+        _queue(payment, OperationKind.REFUND, _refund_still_owed(payment), "late charge")
+
+
+def _queue(payment: Payment, kind: OperationKind, amount_fen: int, reason: str) -> PaymentOperation:
+    """Record a call to Stripe we owe (once per capture / cancel); it is made after the commit."""
+    if kind in (OperationKind.CAPTURE, OperationKind.CANCEL):
+        existing = db.session.scalar(select(PaymentOperation).where(
+            PaymentOperation.payment_id == payment.id, PaymentOperation.kind == kind))
+        if existing is not None:
+            return existing
+    operation = PaymentOperation(payment_id=payment.id, kind=kind, amount_fen=amount_fen,
+                                 reason=(reason or "")[:60], next_attempt_at=utcnow())
+    db.session.add(operation)
+    db.session.flush()
+    record(f"payment.{kind}_requested", obj=payment, patient=payment.patient_id,
+           detail=f"operation {operation.id}: {amount_fen} fen {operation.reason}".strip())
+    return operation
+
+
+def capture(payment: Payment) -> PaymentOperation | None:
+    """Ask for the authorized money to be taken (the doctor accepted); the capture follows the commit."""
     payment = _locked(payment)
     if payment.status != PaymentStatus.AUTHORIZED:
-        return
-    try:
-        intent = gateway().capture(payment.stripe_payment_intent_id, f"payment-{payment.id}-capture")
-    except GatewayError as error:
-        raise DomainError(_l("The payment could not be taken. Please try again.")) from error
-    apply_intent(payment, intent)
+        return None
+    return _queue(payment, OperationKind.CAPTURE, payment.amount_fen, "capture")
 
 
-def release(payment: Payment | None, reason: str) -> None:
-    """Give the money back: cancel an authorization, refund a capture; exactly once."""
+def _refund_still_owed(payment: Payment) -> int:
+    """What is left to give back once the refunds already asked for are made (read, not cached)."""
+    queued = db.session.scalar(select(func.coalesce(func.sum(PaymentOperation.amount_fen), 0)).where(
+        PaymentOperation.payment_id == payment.id, PaymentOperation.kind == OperationKind.REFUND,
+        PaymentOperation.status == OperationStatus.PENDING))
+    return payment.amount_fen - payment.amount_refunded_fen - queued
+
+
+def release(payment: Payment | None, reason: str) -> PaymentOperation | None:
+    """Give the money back: cancel an authorization, refund a capture; each asked for once.
+
+    Nothing is sent to Stripe here (the caller holds row locks): the operation is recorded and
+    performed after the commit. A payment whose intent was never created is closed at once.
+    """
     if payment is None:
-        return
+        return None
     payment = _locked(payment)
-    try:
-        if payment.status in (PaymentStatus.PENDING, PaymentStatus.AUTHORIZED):
-            if payment.stripe_payment_intent_id:
-                intent = gateway().cancel(payment.stripe_payment_intent_id, f"payment-{payment.id}-cancel")
-                apply_intent(payment, intent)
-            if payment.status == PaymentStatus.PENDING:
-                payment.status = PaymentStatus.CANCELED
-                payment.closed_at = utcnow()
-        elif payment.status == PaymentStatus.CAPTURED:
-            remaining = payment.amount_fen - payment.amount_refunded_fen
-            result = gateway().refund(payment.stripe_payment_intent_id, remaining,
-                                      f"payment-{payment.id}-refund-{reason}", reason)
-            db.session.add(Refund(payment=payment, stripe_refund_id=result.id, amount_fen=remaining,
-                                  status=result.status, reason=reason))
-            payment.amount_refunded_fen += remaining
-            payment.status = PaymentStatus.REFUNDED
-            payment.closed_at = utcnow()
-        else:
-            return
-    except GatewayError as error:
-        raise DomainError(_l("The refund could not be made. Please try again.")) from error
+    operation = None
+    if payment.status == PaymentStatus.PENDING and not payment.stripe_payment_intent_id:
+        MACHINE.move(payment, PaymentStatus.CANCELED)
+        payment.closed_at = utcnow()
+    elif payment.status in (PaymentStatus.PENDING, PaymentStatus.AUTHORIZED):
+        operation = _queue(payment, OperationKind.CANCEL, payment.amount_fen, reason)
+    elif payment.status == PaymentStatus.CAPTURED:
+        owed = _refund_still_owed(payment)
+        if owed <= 0:
+            return None
+        operation = _queue(payment, OperationKind.REFUND, owed, reason)
+    else:
+        return None
     db.session.flush()
     record("payment.released", obj=payment, patient=payment.patient_id, detail=f"{reason}: {payment.status}")
+    return operation
 
 
 def _payment_for(obj: dict) -> Payment | None:
@@ -204,7 +272,8 @@ def _payment_for(obj: dict) -> Payment | None:
     if payment is None and obj.get("object") == "payment_intent":
         # The event can overtake the request that stores the intent id: match our own metadata.
         payment_id = (obj.get("metadata") or {}).get("payment_id", "")
-        if payment_id.isdigit():
+        if isinstance(payment_id, str) and payment_id.isascii() and payment_id.isdigit() \
+                and len(payment_id) < 19:
             candidate = db.session.get(Payment, int(payment_id))
             if candidate is not None and candidate.stripe_payment_intent_id in (None, intent_id):
                 candidate.stripe_payment_intent_id = intent_id
@@ -228,8 +297,7 @@ def handle_event(event: dict) -> str:
     elif obj.get("object") == "payment_intent":
         metadata = obj.get("metadata") or {}
         expected = f"{payment.payable_type}:{payment.payable_id}"
-        amount = int(obj.get("amount") or 0)
-        if metadata.get("payable") not in (None, expected) or amount != payment.amount_fen:
+        if metadata.get("payable") not in (None, expected) or obj.get("amount") != payment.amount_fen:
             log.warning("Stripe event %s does not match payment %s", event["id"], payment.id)
             stored.outcome = "mismatch"
         else:

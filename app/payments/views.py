@@ -5,7 +5,7 @@ import logging
 from flask import jsonify, request
 
 from app.extensions import csrf, db, limiter
-from app.integrations.stripe_gateway import BadSignature, gateway
+from app.integrations.stripe_gateway import BadSignature, MalformedEvent, gateway
 from app.payments import bp
 from app.payments.services import handle_event
 from app.policy import public
@@ -23,6 +23,10 @@ def stripe_webhook():
     except BadSignature:
         log.warning("Stripe webhook with a bad signature from %s", request.remote_addr)
         return jsonify(error="invalid signature"), 400
+    except MalformedEvent as error:
+        # Signed with our secret yet not an event: answer so Stripe (or whoever) sees it was refused.
+        log.warning("signed Stripe webhook that is not an event: %s", error)
+        return jsonify(error="malformed event"), 400
     outcome = handle_event(event)
     db.session.commit()
     return jsonify(received=True, outcome=outcome)

@@ -3,7 +3,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -12,10 +11,12 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from app import limits
 from app.accounts.forms import int_or_none
 from app.drugs import labels
+from app.number_fields import WholeNumberField
 from app.prescribing.models import Frequency, PrescribedUnit, SupplyCategory
 
 FREQUENCIES = {
@@ -59,13 +60,14 @@ class ItemForm(FlaskForm):
         SelectChoice(route.value, label) for route, label in labels.ROUTES.items()], validate_choice=False)
     frequency = SelectField(_l("How often"), choices=[
         SelectChoice(f.value, label) for f, label in FREQUENCIES.items()], validate_choice=False)
-    max_doses_per_day = IntegerField(_l("At most, doses a day (when needed only)"),
-                                     validators=[Optional(), NumberRange(1, 24)])
+    # Bounded fields: IntegerField's int() takes "١٢", "1_000" and numbers no column can hold.
+    max_doses_per_day = WholeNumberField(_l("At most, doses a day (when needed only)"),
+                                         validators=[Optional()], bound=limits.DOSES_PER_DAY)
     times_of_day = StringField(_l("Times of day (optional)"), validators=[Optional(), Length(max=60)],
                                description=_l("HH:MM, separated by commas, e.g. 08:00,20:00"))
-    duration_days = IntegerField(_l("Duration in days"),
-                                 validators=[InputRequired(_l("Enter the duration in whole days.")),
-                                             NumberRange(1, 84)])
+    duration_days = WholeNumberField(_l("Duration in days"),
+                                     validators=[InputRequired(_l("Enter the duration in whole days."))],
+                                     bound=limits.DURATION_DAYS)
     instructions = StringField(_l("Instructions for the patient (optional)"),
                                validators=[Optional(), Length(max=255)],
                                description=_l("e.g. Take with food."))

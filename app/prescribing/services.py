@@ -1,13 +1,13 @@
 """Prescribing verbs: draft, add/remove items, set the supply, confirm, sign, verify, revise, extend."""
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app import limits, numbers
 from app.accounts.models import Role
 from app.accounts.passwords import verify_password
 from app.audit.services import record
@@ -18,10 +18,10 @@ from app.drugs.models import ControlledClass, Drug, Route
 from app.errors import DomainError, InvalidTransition
 from app.extensions import db
 from app.patients.models import Condition, ConditionStatus
-from app.prescribing import quantity
+from app.prescribing import quantity, sig_input
 from app.prescribing.models import Frequency, PrescribedUnit, Prescription, PrescriptionItem, SupplyCategory
 from app.prescribing.signature import canonical_content, content_hash, verify_signature  # noqa: F401
-from app.prescribing.states import CANCELLABLE, REVISABLE, PrescriptionStatus, can_move
+from app.prescribing.states import CANCELLABLE, MACHINE, REVISABLE, PrescriptionStatus
 
 S = PrescriptionStatus
 MAX_ITEMS = 5
@@ -41,6 +41,10 @@ ANSWERING_RETURN = (ConsultationStatus.IN_PROGRESS, ConsultationStatus.COMPLETED
 
 class WrongPassword(DomainError):
     """The signature password was wrong; its audit row is flushed, so the caller commits it."""
+
+
+# How a status reads inside a sentence.
+STATUS_WORDS = {S.APPROVED: _l("approved by a pharmacist"), S.CANCELLED: _l("cancelled")}
 
 
 # ---- time ----------------------------------------------------------------------------------------
@@ -133,11 +137,20 @@ def _check_supply(category: SupplyCategory, drug: Drug, duration_days: int) -> N
         raise DomainError({"duration_days": messages[category]})
 
 
-def _move(prescription: Prescription, target: PrescriptionStatus) -> None:
-    if not can_move(prescription.status, target):
-        raise InvalidTransition(_l("This prescription cannot move from %(current)s to %(target)s.",
-                                   current=prescription.status.value, target=target.value))
-    prescription.status = target
+def lock(prescription: Prescription) -> Prescription:
+    """Re-read the prescription and the version it replaces under row locks, in id order.
+
+    Every verb that changes a status (sign, revise, cancel, the pharmacist's decision) takes these
+    locks first and checks the status afterwards, so two people acting on related versions at once
+    (approve v1 while v2 is signed) run one after the other and the second sees what the first did.
+    """
+    ids = [prescription.id]
+    if prescription.previous_version_id is not None:
+        ids.append(prescription.previous_version_id)
+    rows = db.session.scalars(select(Prescription).where(Prescription.id.in_(ids)).order_by(Prescription.id)
+                              .with_for_update(of=Prescription)
+                              .execution_options(populate_existing=True)).all()
+    return next(row for row in rows if row.id == prescription.id)
 
 
 # ---- drafting ------------------------------------------------------------------------------------
@@ -181,37 +194,6 @@ def set_supply(prescription: Prescription, doctor, category, *, reason: str = ""
            detail=f"category={category}")
 
 
-def parse_dose(value) -> Decimal:
-    try:
-        dose = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise DomainError({"dose": _l("Enter the dose as a number.")}) from None
-    # The column keeps 4 decimals; more would sign one number and store another.
-    if not dose.is_finite() or dose <= 0 or dose != dose.quantize(Decimal("0.0001")):
-        raise DomainError({"dose": _l("Enter a dose above zero with at most 4 decimals.")})
-    return dose
-
-
-def _parse_times(text: str, frequency: Frequency, per_day) -> str:
-    times = [t.strip() for t in (text or "").split(",") if t.strip()]
-    for value in times:
-        try:
-            datetime.strptime(value, "%H:%M")
-        except ValueError:
-            raise DomainError({"times_of_day": _l("Write times as HH:MM, separated by commas.")}) from None
-    if times and per_day.denominator == 1 and frequency != Frequency.PRN and len(times) != per_day:
-        raise DomainError({"times_of_day": _l("Give one time for each daily dose (%(count)d).",
-                                              count=int(per_day))})
-    return ",".join(times)
-
-
-def choice_of(enum_cls, value, field: str):
-    try:
-        return enum_cls(value)
-    except ValueError:
-        raise DomainError({field: _l("Choose one of the options listed.")}) from None
-
-
 def add_item(prescription: Prescription, doctor, *, drug_id, dose, dose_unit, frequency, duration_days,
              route=None, max_doses_per_day=None, times_of_day: str = "",
              instructions: str = "") -> PrescriptionItem:
@@ -219,13 +201,14 @@ def add_item(prescription: Prescription, doctor, *, drug_id, dose, dose_unit, fr
     _editable(prescription, doctor)
     if len(prescription.items) >= MAX_ITEMS:
         raise DomainError({"drug_id": _l("A prescription holds at most %(count)d drugs.", count=MAX_ITEMS)})
-    drug = _check_drug(db.session.get(Drug, drug_id) if drug_id else None)
-    dose = parse_dose(dose)
-    dose_unit = choice_of(PrescribedUnit, dose_unit, "dose_unit")
-    frequency = choice_of(Frequency, frequency, "frequency")
-    route = choice_of(Route, route, "route") if route else drug.route
+    drug = _check_drug(db.session.get(Drug, drug_id) if numbers.id_or_none(drug_id) else None)
+    dose_unit = sig_input.choice_of(PrescribedUnit, dose_unit, "dose_unit")
+    dose = sig_input.parse_dose(dose, dose_unit)
+    frequency = sig_input.choice_of(Frequency, frequency, "frequency")
+    route = sig_input.choice_of(Route, route, "route") if route else drug.route
+    per_day = limits.DOSES_PER_DAY
     if frequency == Frequency.PRN:
-        if not isinstance(max_doses_per_day, int) or not 1 <= max_doses_per_day <= 24:
+        if not isinstance(max_doses_per_day, int) or not per_day.low <= max_doses_per_day <= per_day.high:
             raise DomainError({"max_doses_per_day": _l(
                 "As-needed dosing needs a maximum number of doses a day.")})
     else:
@@ -233,8 +216,13 @@ def add_item(prescription: Prescription, doctor, *, drug_id, dose, dose_unit, fr
     if not isinstance(duration_days, int) or duration_days < 1:
         raise DomainError({"duration_days": _l("Enter the duration in whole days.")})
     _check_supply(prescription.supply_category, drug, duration_days)
-    times = _parse_times(times_of_day, frequency, quantity.doses_per_day(frequency, max_doses_per_day))
-    amount = quantity.compute(drug, dose, dose_unit, frequency, duration_days, max_doses_per_day)
+    if duration_days > limits.DURATION_DAYS.high:  # whatever the supply category said
+        raise DomainError({"duration_days": _l("Enter at most %(days)d days.",
+                                               days=limits.DURATION_DAYS.high)})
+    per_day = quantity.doses_per_day(frequency, max_doses_per_day)
+    times = sig_input.parse_times(times_of_day, frequency, per_day)
+    amount = sig_input.check_amount(
+        quantity.compute(drug, dose, dose_unit, frequency, duration_days, max_doses_per_day))
     item = PrescriptionItem(
         position=max((i.position for i in prescription.items), default=0) + 1, drug=drug, dose=dose,
         dose_unit=dose_unit, route=route, frequency=frequency, max_doses_per_day=max_doses_per_day,
@@ -274,6 +262,7 @@ def confirm_long(prescription: Prescription, patient) -> None:
 
 def sign(prescription: Prescription, doctor, password: str) -> None:
     """Re-check the password, re-check every rule, freeze the content under its SHA-256."""
+    prescription = lock(prescription)
     _editable(prescription, doctor)
     if not verify_password(doctor.password_hash, password or ""):
         record("prescription.sign_refused", obj=prescription, patient=prescription.patient_id, actor=doctor,
@@ -293,12 +282,12 @@ def sign(prescription: Prescription, doctor, password: str) -> None:
     prescription.signed_by_id = doctor.id
     prescription.valid_until = local_date(prescription.signed_at)
     prescription.content_sha256 = content_hash(prescription)
-    _move(prescription, S.SIGNED)
+    MACHINE.move(prescription, S.SIGNED)
     db.session.flush()
     record("prescription.signed", obj=prescription, patient=prescription.patient_id, actor=doctor,
            detail=f"version={prescription.version}; sha256={prescription.content_sha256}")
     _replace_previous(prescription, doctor)
-    _move(prescription, S.AWAITING_REVIEW)
+    MACHINE.move(prescription, S.AWAITING_REVIEW)
     db.session.flush()
     record("prescription.submitted_for_review", obj=prescription, patient=prescription.patient_id,
            actor=doctor)
@@ -308,9 +297,14 @@ def sign(prescription: Prescription, doctor, password: str) -> None:
 
 
 def _replace_previous(prescription: Prescription, doctor) -> None:
-    previous = prescription.previous_version
+    previous = prescription.previous_version  # locked and re-read by sign()
     if previous is not None and previous.status != S.SUPERSEDED:
-        _move(previous, S.SUPERSEDED)
+        if not MACHINE.can_move(previous.status, S.SUPERSEDED):
+            raise InvalidTransition(_l(
+                "Version %(version)d was %(status)s while you revised it, so this draft cannot replace it. "
+                "Cancel this draft; write a new prescription if something must change.",
+                version=previous.version, status=STATUS_WORDS.get(previous.status, previous.status.value)))
+        MACHINE.move(previous, S.SUPERSEDED)
         db.session.flush()
         record("prescription.superseded", obj=previous, patient=previous.patient_id, actor=doctor,
                detail=f"by={prescription.id}")
@@ -318,6 +312,7 @@ def _replace_previous(prescription: Prescription, doctor) -> None:
 
 def extend_validity(prescription: Prescription, doctor, until: date, now: datetime | None = None) -> None:
     """The prescribing doctor extends the last valid day, never past 3 days in all."""
+    prescription = lock(prescription)
     if prescription.doctor_id != doctor.id or prescription.signed_at is None:
         raise DomainError(_l("Only the prescribing doctor can extend a signed prescription."))
     if not is_valid(prescription, now):
@@ -337,6 +332,7 @@ def extend_validity(prescription: Prescription, doctor, until: date, now: dateti
 
 def revise(prescription: Prescription, doctor) -> Prescription:
     """A new draft version copying the signed one; the signed one stays as it was until replaced."""
+    prescription = lock(prescription)  # two revisions at once: the second sees the first's draft
     if prescription.status not in REVISABLE:
         raise InvalidTransition(_l("Only a signed prescription can be revised."))
     if prescription.doctor_id != doctor.id:
@@ -363,13 +359,14 @@ def revise(prescription: Prescription, doctor) -> Prescription:
 
 def cancel(prescription: Prescription, doctor, reason: str = "") -> None:
     """The doctor withdraws a draft, or a returned prescription they will not revise; kept on record."""
+    prescription = lock(prescription)
     if prescription.doctor_id != doctor.id:
         raise DomainError(_l("Only the prescribing doctor can cancel this prescription."))
     if prescription.status not in CANCELLABLE:
         raise InvalidTransition(_l("Only a draft or a returned prescription can be cancelled."))
     if db.session.scalar(select(Prescription.id).where(Prescription.previous_version_id == prescription.id)):
         raise DomainError(_l("This prescription already has a newer version."))
-    _move(prescription, S.CANCELLED)
+    MACHINE.move(prescription, S.CANCELLED)
     db.session.flush()
     record("prescription.cancelled", obj=prescription, patient=prescription.patient_id, actor=doctor,
            detail=(reason or "").strip()[:200] or None)

@@ -2,6 +2,10 @@
 
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+
+from app.state_machine import StateMachine
+
 
 class PrescriptionStatus(StrEnum):
     DRAFT = "draft"
@@ -30,5 +34,18 @@ REVISABLE = frozenset({S.SIGNED, S.AWAITING_REVIEW, S.RETURNED})
 CANCELLABLE = frozenset({S.DRAFT, S.RETURNED})
 
 
+STATUS_CHANGE_REFUSED = {
+    S.SIGNED: _l("Only a draft can be signed."),
+    S.AWAITING_REVIEW: _l("Only a just-signed prescription can be sent for review."),
+    S.APPROVED: _l("This prescription is no longer waiting for review."),
+    S.RETURNED: _l("This prescription is no longer waiting for review."),
+    S.SUPERSEDED: _l("This version can no longer be replaced: a pharmacist has already approved it or it was "
+                     "withdrawn."),
+    S.CANCELLED: _l("Only a draft or a returned prescription can be cancelled."),
+}
+
+MACHINE = StateMachine("prescription", TRANSITIONS, refused=STATUS_CHANGE_REFUSED)
+
+
 def can_move(current: PrescriptionStatus, target: PrescriptionStatus) -> bool:
-    return target in TRANSITIONS[current]
+    return MACHINE.can_move(current, target)

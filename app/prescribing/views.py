@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from app import limits, numbers
 from app.accounts.models import Role
 from app.audit.services import record
 from app.consultations import services as consultations
@@ -16,10 +17,11 @@ from app.drugs.models import Drug
 from app.errors import DomainError
 from app.extensions import db
 from app.i18n import current_language
+from app.number_fields import arg_int
 from app.patients import catalog
 from app.patients.services import active_allergies
 from app.policy import patient_data, roles_required
-from app.prescribing import bp, directions, quantity, queries
+from app.prescribing import bp, directions, quantity, queries, sig_input
 from app.prescribing import services as rx
 from app.prescribing.forms import (
     CancelForm,
@@ -34,6 +36,7 @@ from app.prescribing.forms import (
 )
 from app.prescribing.models import Frequency, PrescribedUnit, Prescription, PrescriptionItem
 from app.prescribing.states import CANCELLABLE, REVISABLE, PrescriptionStatus
+from app.security import per_user_limit
 
 S = PrescriptionStatus
 SEARCH_LIMIT = 20
@@ -255,6 +258,7 @@ def supply(prescription_id: int):
 
 
 @bp.route("/<int:prescription_id>/sign", methods=["POST"])
+@per_user_limit("SIGN_RATE_LIMIT")  # refused attempts per doctor: the password cannot be guessed here
 @roles_required(Role.DOCTOR)
 @patient_data
 def sign(prescription_id: int):
@@ -319,18 +323,19 @@ def cancel(prescription_id: int):
 def quantity_preview():
     """Packs and days' supply for the sig being typed; catalogue arithmetic only, no patient data."""
     args = request.args
-    drug = db.session.get(Drug, args.get("drug_id", type=int) or 0)
-    duration = args.get("duration_days", type=int)
+    drug = db.session.get(Drug, numbers.id_or_none(args.get("drug_id")) or 0)
+    duration = arg_int("duration_days", limits.DURATION_DAYS)
     frequency = args.get("frequency", "")
-    max_per_day = args.get("max_doses_per_day", type=int)
+    max_per_day = arg_int("max_doses_per_day", limits.DOSES_PER_DAY)
     if drug is None or not duration or duration < 1 or frequency not in set(Frequency):
         return jsonify(text=None)
     if frequency == Frequency.PRN and not max_per_day:
         return jsonify(text=None)
     try:
-        dose = rx.parse_dose(args.get("dose", ""))
-        unit = rx.choice_of(PrescribedUnit, args.get("dose_unit", ""), "dose_unit")
-        amount = quantity.compute(drug, dose, unit, Frequency(frequency), duration, max_per_day)
+        unit = sig_input.choice_of(PrescribedUnit, args.get("dose_unit", ""), "dose_unit")
+        dose = sig_input.parse_dose(args.get("dose", ""), unit)
+        amount = sig_input.check_amount(quantity.compute(drug, dose, unit, Frequency(frequency), duration,
+                                                  max_per_day))
     except DomainError as error:
         return jsonify(text=None, error=" ".join(str(m) for m in error.reasons.values()))
     return jsonify(packs=amount.packs, days_supply=amount.days_supply,

@@ -10,6 +10,7 @@ from app.accounts.models import enum_column
 from app.checks.knowledge import Kind, Severity
 from app.database import UTCDateTime, utcnow
 from app.extensions import db
+from app.review.states import ReviewStatus
 
 
 class CheckFinding(db.Model):
@@ -55,13 +56,18 @@ class PrescriptionReview(db.Model):
                            "(decided_by_id IS NULL)", name="decision_complete"),
         sa.CheckConstraint("decision IS NULL OR turnaround_seconds >= 0", name="turnaround_known"),
         sa.CheckConstraint("decision <> 'returned' OR reason_codes <> ''", name="return_has_reason"),
-        sa.Index("ix_prescription_reviews_open", "decision", "queued_at"),
+        # The status tells the lifecycle; a decided review's status is its decision.
+        sa.CheckConstraint("(decision IS NULL AND status IN ('open', 'withdrawn')) OR status = decision",
+                           name="status_matches_decision"),
+        sa.Index("ix_prescription_reviews_open", "status", "queued_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     prescription_id: Mapped[int] = mapped_column(sa.ForeignKey("prescriptions.id"), unique=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the signing time
     findings_count: Mapped[int] = mapped_column(default=0)
+    status: Mapped[ReviewStatus] = mapped_column(enum_column(ReviewStatus, "review_status"),
+                                                 default=ReviewStatus.OPEN)
     worst_severity: Mapped[Severity | None] = mapped_column(enum_column(Severity, "finding_severity"))
     knowledge_base_version: Mapped[str] = mapped_column(sa.String(80))
     claimed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

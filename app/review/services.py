@@ -14,11 +14,14 @@ from app.database import claim as claim_rows
 from app.database import utcnow
 from app.errors import DomainError, InvalidTransition
 from app.extensions import db
+from app.prescribing import services as prescribing
 from app.prescribing.models import Prescription
 from app.prescribing.services import is_valid
+from app.prescribing.states import MACHINE as PRESCRIPTION
 from app.prescribing.states import PrescriptionStatus
 from app.review.models import CheckFinding, Decision, PrescriptionReview
 from app.review.reasons import RETURN_REASONS
+from app.review.states import MACHINE, ReviewStatus
 
 S = PrescriptionStatus
 # An abandoned claim (the pharmacist walked away) frees the prescription for others after this.
@@ -26,7 +29,10 @@ CLAIM_MINUTES = 15
 
 
 def submit(prescription: Prescription) -> PrescriptionReview:
-    """Run the automatic checks on a just-signed prescription and put it in the review queue."""
+    """Run the automatic checks on a just-signed prescription and put it in the review queue; the
+    version it replaces leaves the queue (the caller, sign(), holds both prescriptions' locks)."""
+    if prescription.previous_version_id is not None:
+        _withdraw(prescription.previous_version_id)
     kb = knowledge.get()
     findings = adapters.check_prescription(prescription, kb=kb)
     for finding in findings:
@@ -46,12 +52,26 @@ def submit(prescription: Prescription) -> PrescriptionReview:
     return review
 
 
+def _locked_review(prescription_id: int) -> PrescriptionReview | None:
+    statement = select(PrescriptionReview).where(PrescriptionReview.prescription_id == prescription_id)
+    return db.session.scalar(statement.with_for_update().execution_options(populate_existing=True))
+
+
+def _withdraw(prescription_id: int) -> None:
+    """A newer version was signed: the older one's open review is closed, its claim dropped."""
+    review = _locked_review(prescription_id)
+    if review is not None and review.status == ReviewStatus.OPEN:
+        MACHINE.move(review, ReviewStatus.WITHDRAWN)
+        review.claimed_by_id = review.claimed_at = None
+        db.session.flush()
+
+
 def queue() -> list[PrescriptionReview]:
     """Every prescription waiting for review, oldest signed first (first in, first reviewed)."""
     shown = selectinload(PrescriptionReview.prescription)
     return list(db.session.scalars(
         select(PrescriptionReview).join(Prescription)
-        .where(PrescriptionReview.decision.is_(None), Prescription.status == S.AWAITING_REVIEW)
+        .where(PrescriptionReview.status == ReviewStatus.OPEN, Prescription.status == S.AWAITING_REVIEW)
         .options(shown.selectinload(Prescription.patient), shown.selectinload(Prescription.doctor),
                  shown.selectinload(Prescription.condition), shown.selectinload(Prescription.items),
                  selectinload(PrescriptionReview.claimed_by))
@@ -78,9 +98,9 @@ def _check_reviewer(prescription: Prescription, pharmacist) -> None:
         raise DomainError(_l("You wrote this prescription; another pharmacist must review it."))
 
 
-def _open_review(prescription: Prescription) -> PrescriptionReview:
-    review = prescription.review
-    if review is None or review.decision is not None or prescription.status != S.AWAITING_REVIEW:
+def _open_review(prescription: Prescription, review: PrescriptionReview | None = None) -> PrescriptionReview:
+    review = review or prescription.review
+    if review is None or review.status != ReviewStatus.OPEN or prescription.status != S.AWAITING_REVIEW:
         raise InvalidTransition(_l("This prescription is no longer waiting for review."))
     return review
 
@@ -94,7 +114,7 @@ def claim(prescription: Prescription, pharmacist, now: datetime | None = None) -
     # change the row (the other's WHERE no longer matches once the first commits).
     taken = db.session.execute(
         update(PrescriptionReview)
-        .where(PrescriptionReview.id == review.id, PrescriptionReview.decision.is_(None),
+        .where(PrescriptionReview.id == review.id, PrescriptionReview.status == ReviewStatus.OPEN,
                or_(PrescriptionReview.claimed_by_id.is_(None),
                    PrescriptionReview.claimed_by_id == pharmacist.id,
                    PrescriptionReview.claimed_at <= now - timedelta(minutes=CLAIM_MINUTES)))
@@ -128,9 +148,14 @@ def _clean_reasons(codes) -> list[str]:
 
 def decide(prescription: Prescription, pharmacist, decision, *, reason_codes=(), note: str = "",
            justification: str = "", now: datetime | None = None) -> PrescriptionReview:
-    """Approve or return; the rules that make a decision impossible are checked here, not in the page."""
+    """Approve or return; the rules that make a decision impossible are checked here, not in the page.
+
+    The prescription and then its review are locked first (the order sign() takes them too), so a
+    decision and the doctor signing a newer version cannot both succeed.
+    """
     _check_reviewer(prescription, pharmacist)
-    review = _open_review(prescription)
+    prescription = prescribing.lock(prescription)
+    review = _open_review(prescription, _locked_review(prescription.id))
     now = now or utcnow()
     try:
         decision = Decision(decision)
@@ -155,11 +180,12 @@ def decide(prescription: Prescription, pharmacist, decision, *, reason_codes=(),
         reasons = _clean_reasons(reason_codes)
         if "other" in reasons and not note:
             raise DomainError({"note": _l("Explain the other reason in the note.")})
+    MACHINE.move(review, ReviewStatus(decision.value))
     review.decision, review.decided_by_id, review.decided_at = decision, pharmacist.id, now
     review.reason_codes, review.note, review.justification = ",".join(reasons), note, justification
     review.turnaround_seconds = max(int((now - review.queued_at).total_seconds()), 0)
     review.claimed_by_id = review.claimed_at = None
-    prescription.status = S.APPROVED if decision == Decision.APPROVED else S.RETURNED
+    PRESCRIPTION.move(prescription, S.APPROVED if decision == Decision.APPROVED else S.RETURNED)
     db.session.flush()
     record(f"prescription.{decision}", obj=prescription, patient=prescription.patient_id, actor=pharmacist,
            detail=f"reasons={review.reason_codes or '-'}; turnaround_s={review.turnaround_seconds}")
@@ -170,7 +196,7 @@ def sweep_abandoned_claims(limit: int, now: datetime | None = None) -> int:
     """Worker job: clear claims older than the limit, so the queue shows them as free again."""
     cutoff = (now or utcnow()) - timedelta(minutes=CLAIM_MINUTES)
     stale = db.session.scalars(claim_rows(
-        select(PrescriptionReview).where(PrescriptionReview.decision.is_(None),
+        select(PrescriptionReview).where(PrescriptionReview.status == ReviewStatus.OPEN,
                                          PrescriptionReview.claimed_at <= cutoff)
         .order_by(PrescriptionReview.id).limit(limit), db.session.get_bind().dialect.name)).all()
     for review in stale:

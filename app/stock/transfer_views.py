@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
+from app import numbers
 from app.accounts.models import Role
 from app.audit.services import record
 from app.errors import DomainError
@@ -109,7 +110,7 @@ def new_transfer():
 
 
 def _id(value) -> int:
-    return int(value) if str(value or "").isdigit() else 0
+    return numbers.id_or_none(value) or 0
 
 
 def _transfer_page(transfer: StockTransfer, code: int = 200, receive_form=None, step_form=None):

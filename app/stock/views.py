@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from app import numbers
 from app.accounts.models import Role
 from app.database import utcnow
 from app.drugs.models import Drug
@@ -15,6 +16,8 @@ from app.i18n import current_language
 from app.inventory import reasons
 from app.inventory import services as inventory
 from app.inventory.models import LotStatus, StockLot, Store
+from app.limits import NEAR_EXPIRY_DAYS
+from app.number_fields import arg_int
 from app.policy import roles_required
 from app.stock import bp, queries
 from app.stock.forms import AdjustForm, CountForm, ReceiveForm, WriteOffForm
@@ -79,7 +82,7 @@ def store(store_id: int):
     shop = load_store(store_id)
     query = request.args.get("q", "").strip()[:100]
     status = request.args.get("status", "")
-    near = request.args.get("near_expiry", type=int)
+    near = arg_int("near_expiry", NEAR_EXPIRY_DAYS)
     near = near if near in queries.NEAR_EXPIRY_CHOICES else None
     cold = request.args.get("cold_chain") == "1"
     lots = queries.store_lots(shop, query=query, status=status, near_expiry_days=near, cold_chain=cold)
@@ -91,7 +94,7 @@ def store(store_id: int):
 @bp.route("/near-expiry")
 @roles_required(*STAFF)
 def near_expiry():
-    days = request.args.get("days", type=int)
+    days = arg_int("days", NEAR_EXPIRY_DAYS)
     days = days if days in queries.NEAR_EXPIRY_CHOICES else 90
     return render_template("stock/near_expiry.html", days=days, choices=queries.NEAR_EXPIRY_CHOICES,
                            rows=queries.near_expiry(visible_stores(), days), language=current_language())
@@ -113,7 +116,7 @@ def receive(store_id: int):
     form.drug_id.choices = _drug_choices()
     if form.validate_on_submit():
         try:
-            lot = inventory.receive(shop, int(form.drug_id.data) if form.drug_id.data.isdigit() else 0,
+            lot = inventory.receive(shop, numbers.id_or_none(form.drug_id.data) or 0,
                                     form.lot_number.data, form.expiry_date.data, form.quantity.data,
                                     form.unit_cost_fen.data, current_user._get_current_object(),
                                     form.arrival_temperature.data or None)

@@ -2,6 +2,8 @@
 
 Each job claims its rows with SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL, so
 several workers on several hosts never take the same row, and commits once per batch.
+A job that waits on a provider (sending SMS) commits its own short transactions instead,
+so no lock is held while it talks to the network.
 """
 
 import logging
@@ -21,6 +23,7 @@ log = logging.getLogger("worker")
 class Job:
     name: str
     run: Callable[[int], int]  # takes a batch size, returns how many rows it handled
+    manages_transactions: bool = False  # commits its own steps; not wrapped in one commit
 
 
 def jobs() -> list[Job]:
@@ -28,12 +31,17 @@ def jobs() -> list[Job]:
     from app.consultations.services import expire_due as expire_consultations
     from app.inventory.services import expire_lots, release_expired_reservations
     from app.notifications.services import send_due_sms
+    from app.payments.operations import perform_due as perform_payment_operations
+    from app.payments.operations import reconcile_when_due as reconcile_payments
     from app.review.services import sweep_abandoned_claims
 
     return [
-        Job("send-sms", send_due_sms),
+        Job("send-sms", send_due_sms, manages_transactions=True),
         Job("expire-verification-codes", expire_codes),
         Job("expire-consultations", expire_consultations),
+        # After expiry, so the releases it records are performed in the same sweep.
+        Job("perform-payment-operations", perform_payment_operations, manages_transactions=True),
+        Job("reconcile-payments", reconcile_payments, manages_transactions=True),
         Job("release-abandoned-review-claims", sweep_abandoned_claims),
         Job("expire-stock-lots", expire_lots),
         Job("release-expired-reservations", release_expired_reservations),
@@ -47,7 +55,8 @@ def run_once() -> dict[str, int]:
     for job in jobs():
         try:
             handled[job.name] = job.run(batch)
-            db.session.commit()
+            if not job.manages_transactions:
+                db.session.commit()
         except Exception:
             db.session.rollback()
             log.exception("job %s failed", job.name)

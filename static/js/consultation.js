@@ -55,12 +55,21 @@
     var target = url + (live.dataset.mode === "messages" ? "?after=" + lastId : "");
     fetch(target, {headers: {Accept: "application/json"}, credentials: "same-origin", cache: "no-store"})
       .then(function (response) {
+        if (response.status === 401 || response.status === 403 || response.status === 404) {
+          // Signed out, or the consultation is no longer this user's to see: reloading shows the page
+          // that says so, and polling on would only be refused (and audited) again and again.
+          window.location.reload();
+          return null;
+        }
         if (!response.ok) {
           throw new Error("status " + response.status);
         }
         return response.json();
       })
       .then(function (data) {
+        if (data === null) {
+          return;
+        }
         (data.messages || []).forEach(function (message) {
           append(message);
           lastId = Math.max(lastId, message.id);

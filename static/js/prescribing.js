@@ -14,7 +14,9 @@
   var language = form.dataset.language;
   var searchTimer = null;
   var previewTimer = null;
-  var lastQuery = query.value;
+  // The query the server already listed results for. Not query.value: on a slow machine the doctor
+  // can type before this script runs, and those keystrokes fired no input event this script saw.
+  var lastQuery = form.dataset.renderedQuery || "";
   // A dose is usually written in the unit the strength is given in.
   var DOSE_UNIT = {"mg": "mg", "µg": "µg", "g": "g", "IU": "IU", "mg/mL": "mg", "µg/h": "patch"};
 
@@ -147,5 +149,8 @@
       previewTimer = window.setTimeout(showPreview, 300);
     }
   });
+  if (query.value.trim() !== lastQuery) {
+    search();  // typed before the script was ready: search what is in the box now
+  }
   showPreview();
 }());

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from app.accounts import services as accounts
 from app.accounts.models import CodePurpose, CodeStatus, Role, User, VerificationCode
 from app.accounts.passwords import password_problem, verify_password
+from app.accounts.states import MACHINE as CODE_MACHINE
 from app.audit.models import AuditEvent
 from app.database import utcnow
-from app.errors import DomainError
+from app.errors import DomainError, InvalidTransition
 from app.notifications.models import OutboundSms, SmsStatus
 from app.notifications.services import REDACTED, send_due_sms
 from app.worker import run_once
@@ -21,6 +22,8 @@ from tests.factories import PASSWORD, make_patient, make_user
 NEW_PASSWORD = "Amber-Lantern-7395"
 PHONE = "+8613800138000"
 WRONG_CODE = "The code is wrong or has expired. Request a new one if needed."
+NOT_CREATED = ("An account cannot be created with these details. If you already have an account, "
+               "sign in or reset your password.")
 
 
 @pytest.fixture(autouse=True)
@@ -102,10 +105,8 @@ def test_verification_sms_is_written_in_the_patients_language(db):
 
 
 @pytest.mark.parametrize(("existing", "fields", "field", "message"), [
-    ({"email": "li.wei@example.com"}, {"email": "LI.WEI@example.com "}, "email",
-     "An account with this email address already exists."),
-    ({"phone": PHONE}, {"phone": "+86 138-0013-8000"}, "phone",
-     "An account with this mobile number already exists."),
+    ({"email": "li.wei@example.com"}, {"email": "LI.WEI@example.com "}, "", NOT_CREATED),
+    ({"phone": PHONE}, {"phone": "+86 138-0013-8000"}, "", NOT_CREATED),
     ({}, {"phone": "12345"}, "phone", "Enter a valid mobile number, e.g. 138 0013 8000."),
     ({}, {"email": " ", "phone": ""}, "email", "Give an email address or a mobile number."),
     ({}, {"password": "password123"}, "password",
@@ -130,7 +131,7 @@ def test_refusal_reasons_come_in_chinese_for_a_chinese_user(db):
     with force_locale("zh"), pytest.raises(DomainError) as duplicate:
         register(email="other@example.com")
     with force_locale("zh"):
-        assert reasons_of(duplicate) == {"phone": "该手机号已注册账号。"}
+        assert reasons_of(duplicate) == {"": "无法使用这些信息创建账号。如果您已有账号，请登录或重置密码。"}
         assert password_problem("short") == "密码至少需要 10 个字符。"
 
 
@@ -347,3 +348,17 @@ def test_deactivating_an_account_signs_it_out_everywhere(db):
 def test_rule_messages_work_outside_a_request_for_commands_and_jobs(app):
     with app.app_context():
         assert password_problem("short") == "Use at least 10 characters."
+
+
+def test_a_verification_code_moves_only_along_its_state_table(db):
+    user = make_patient(phone=PHONE, phone_verified_at=None)
+    row = accounts.issue_code(user, CodePurpose.PHONE_VERIFICATION)
+    accounts.verify_phone(user, queued_code(db, user))
+    assert row.status == CodeStatus.CONSUMED and row.consumed_at is not None
+    for target in (CodeStatus.ACTIVE, CodeStatus.EXPIRED, CodeStatus.CONSUMED):
+        with pytest.raises(InvalidTransition) as refused:
+            CODE_MACHINE.move(row, target)
+        assert str(refused.value) == WRONG_CODE
+    with pytest.raises(DomainError):  # used once, never again
+        accounts.check_code(user, CodePurpose.PHONE_VERIFICATION, queued_code(db, user))
+    assert CODE_MACHINE.terminal() == {CodeStatus.CONSUMED, CodeStatus.EXPIRED}

@@ -25,6 +25,9 @@ LOGIN_FAILED = "The email/mobile number or password is not correct."
 WRONG_CODE = "The code is wrong or has expired. Request a new one if needed."
 CSRF_EXPIRED = "This form has expired or was not valid. Please try again."
 RESET_SENT = "If this account has a verified mobile number, we sent a code to it."
+NOT_CREATED = ("An account cannot be created with these details. If you already have an account, "
+               "sign in or reset your password.")
+NOT_CREATED_ZH = "无法使用这些信息创建账号。如果您已有账号，请登录或重置密码。"
 
 
 class Browser:
@@ -183,9 +186,9 @@ def test_expired_code_is_refused_and_the_worker_marks_it_expired(app, db, web, s
 
 BAD_REGISTRATIONS = {
     "duplicate email": ({"email": "taken@example.com"}, {"email": "Taken@Example.com"},
-                        "An account with this email address already exists.", "该邮箱已注册账号。"),
+                        NOT_CREATED, NOT_CREATED_ZH),
     "duplicate phone": ({"phone": "+8613800138000"}, {"phone": "+86 138-0013-8000"},
-                        "An account with this mobile number already exists.", "该手机号已注册账号。"),
+                        NOT_CREATED, NOT_CREATED_ZH),
     "short password": ({}, {"password": "Short-1x", "confirm": "Short-1x"},
                        "Use at least 10 characters.", "密码至少需要 10 个字符。"),
     "common password": ({}, {"password": "password123", "confirm": "password123"},

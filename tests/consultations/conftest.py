@@ -12,6 +12,7 @@ from app.extensions import db as _db
 from app.integrations.stripe_gateway import Intent
 from app.patients.models import Condition, ConditionStatus, UploadPurpose
 from app.patients.uploads import save_upload
+from app.payments import operations as payment_operations
 from app.payments import services as payments
 from tests import factories
 from tests.payments.conftest import CallCounter, deliver, intent_event, stripe_client  # noqa: F401
@@ -90,7 +91,12 @@ class Flow:
         consultation = self.paid(**kwargs)
         consultations.accept(consultation, consultation.doctor)
         _db.session.commit()
+        self.settle(consultation)
         return consultation
+
+    def settle(self, consultation) -> bool:
+        """What a view does after its commit: perform the payment operations the action queued."""
+        return payment_operations.perform_for_payable(consultations.PAYABLE, consultation.id)
 
     def apply(self, payment) -> None:
         """What the webhook would do, without HTTP (service-level tests)."""

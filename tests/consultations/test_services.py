@@ -180,7 +180,7 @@ def test_a_doctor_sees_a_patient_once_their_consultation_is_paid(db, flow):
     assert can_access_patient(doctor, patient.id)
     assert not can_access_patient(stranger, patient.id)
     consultations.cancel(consultation, patient)
-    assert can_access_patient(doctor, patient.id)  # history stays visible to the treating doctor
+    assert not can_access_patient(doctor, patient.id)  # cancelled before the doctor took it up
 
 
 def test_a_booking_cancelled_before_payment_never_reached_the_doctor(db, flow):
@@ -229,10 +229,12 @@ def test_a_payment_arriving_after_expiry_cannot_revive_the_consultation(db, flow
     db.session.commit()
     consultations.expire_due(10)
     db.session.commit()
-    flow.confirm(payment)  # the authorization event comes late
+    flow.confirm(payment)  # the authorization event comes before the release was sent
     assert db.session.get(Consultation, consultation.id).status == S.EXPIRED
+    flow.settle(consultation)  # the worker performs the release
     db.session.refresh(payment)
     assert payment.status == PaymentStatus.CANCELED
+    assert flow.intent(payment)["status"] == "canceled"
 
 
 # ---- several workers (PostgreSQL row locks) ----------------------------------------------------------

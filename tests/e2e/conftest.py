@@ -78,14 +78,6 @@ def live_server(live_app):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{server.server_port}"
-    # localstripe sends its signed events to this server, as Stripe would in production.
-    register = urllib.request.Request(  # noqa: S310  (localstripe on 127.0.0.1)
-        f"{live_app.config['STRIPE_API_BASE']}/_config/webhooks/e2e",
-        data=urllib.parse.urlencode({"url": f"{base_url}/payments/webhooks/stripe",
-                                     "secret": live_app.config["STRIPE_WEBHOOK_SECRET"]}).encode(),
-        method="POST",
-    )
-    urllib.request.urlopen(register, timeout=10).close()  # noqa: S310
     try:
         yield base_url
     finally:
@@ -93,6 +85,33 @@ def live_server(live_app):
         thread.join(timeout=10)
         with live_app.app_context():
             db.engine.dispose()
+
+
+def send_webhooks_to(live_app, url: str) -> None:
+    register = urllib.request.Request(  # noqa: S310  (localstripe on 127.0.0.1)
+        f"{live_app.config['STRIPE_API_BASE']}/_config/webhooks/e2e",
+        data=urllib.parse.urlencode({"url": url,
+                                     "secret": live_app.config["STRIPE_WEBHOOK_SECRET"]}).encode(),
+        method="POST",
+    )
+    urllib.request.urlopen(register, timeout=10).close()  # noqa: S310
+
+
+@pytest.fixture(autouse=True)
+def _webhooks_reach_the_live_server_during_the_test(request):
+    """localstripe sends its signed events to the live server, as Stripe would in production, but only
+    while a browser test runs. The localstripe is shared by the whole run, and the live server shares
+    the database session object with other tests: an event from a later test's payment reaching it
+    would use that test's connection from another thread."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    live_app, base_url = request.getfixturevalue("live_app"), request.getfixturevalue("live_server")
+    send_webhooks_to(live_app, f"{base_url}/payments/webhooks/stripe")
+    try:
+        yield
+    finally:
+        send_webhooks_to(live_app, "http://127.0.0.1:9/nowhere")  # the discard port: nothing listens
 
 
 @pytest.fixture

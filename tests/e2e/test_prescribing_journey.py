@@ -56,3 +56,26 @@ def test_the_doctor_prescribes_and_signs_and_the_patient_reads_the_directions(
     expect(page.locator("#items .directions")).to_have_text(text["directions"])
     expect(page.locator("#items .supply")).to_contain_text(text["preview"])
     assert fits_the_screen(page)
+
+
+
+@pytest.mark.parametrize("lang", ["en"])
+def test_a_drug_typed_before_the_page_script_has_run_is_still_found(page: Page, live_server, consultation,
+                                                                     lang):
+    """On a busy machine the doctor can type before prescribing.js runs; those keystrokes count too."""
+    text = TEXT[lang]
+    consultation_id, _patient_login, doctor_login, _pharmacist_login = consultation
+    held = []
+    page.route("**/static/js/prescribing.js", lambda route: held.append(route))  # answered after the typing
+
+    sign_in(page, live_server, doctor_login)
+    page.goto(f"{live_server}/consultations/{consultation_id}")
+    with page.expect_request("**/static/js/prescribing.js"):
+        page.get_by_role("button", name=text["write"]).click()
+    page.get_by_label(text["find"]).press_sequentially("amlodi", delay=10)
+    while not held:  # the request went out; its route callback arrives with the next message
+        page.evaluate("0")
+    assert page.evaluate("document.readyState") == "loading"  # the script has not run yet
+    held[0].continue_()
+
+    expect(page.locator("#drug-results label").filter(has_text="5 mg").first).to_be_visible()

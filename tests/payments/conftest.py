@@ -1,11 +1,14 @@
 """Payment fixtures: a stand-in payable, signed webhook deliveries, direct looks into localstripe."""
 
 import json
+import re
 import time
 
 import pytest
+import requests
 import stripe
 
+from app.integrations.stripe_gateway import StripeGateway
 from app.payments import services as payments
 
 TEST_PAYABLE = "test_payable"
@@ -71,3 +74,49 @@ class CallCounter:
             return original(*args, **kwargs)
 
         monkeypatch.setattr(gateway, name, counted)
+
+
+class StripeControl:
+    """The control API our localstripe runner adds: faults, Stripe-like idempotency, what it was asked."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def _send(self, method: str, path: str, payload: dict | None = None):
+        response = requests.request(method, f"{self.url}/_config/{path}", json=payload, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def fault(self, path: str, mode: str, method: str = "POST", times: int = 1) -> None:
+        """The next `times` requests whose path matches `path` hang (`hang`) or lose their answer."""
+        self._send("POST", "faults", {"path": path, "mode": mode, "method": method, "times": times})
+
+    def idempotency(self, enabled: bool) -> None:
+        self._send("POST", "idempotency", {"enabled": enabled})
+
+    def seen(self, path: str, outcome: str | None = None, method: str = "POST") -> list[dict]:
+        return [entry for entry in self._send("GET", "requests") if re.search(path, entry["path"])
+                and entry["method"] == method and (outcome is None or entry["outcome"] == outcome)]
+
+    def reset(self) -> None:
+        self._send("DELETE", "faults")
+
+
+@pytest.fixture
+def stripe_control(localstripe):
+    control = StripeControl(localstripe.url)
+    control.reset()
+    control.idempotency(True)
+    yield control
+    control.reset()
+    control.idempotency(False)
+
+
+@pytest.fixture
+def impatient_gateway(app, localstripe, monkeypatch):
+    """The gateway as configured with a 1 s timeout and no retries inside the library, so one
+    request that Stripe does not answer is one failed attempt of ours."""
+    quick = StripeGateway(app.config["STRIPE_SECRET_KEY"], localstripe.url,
+                          app.config["STRIPE_WEBHOOK_SECRET"], timeout_seconds=1, max_network_retries=0)
+    monkeypatch.setitem(app.extensions, "stripe_gateway", quick)
+    return quick

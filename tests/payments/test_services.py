@@ -4,8 +4,9 @@ import pytest
 
 from app.errors import DomainError
 from app.integrations.stripe_gateway import Intent
+from app.payments import operations
 from app.payments import services as payments
-from app.payments.models import PaymentStatus
+from app.payments.models import OperationStatus, PaymentStatus
 from tests import factories
 from tests.payments.conftest import TEST_PAYABLE, CallCounter
 
@@ -28,6 +29,12 @@ def gateway(app):
     return app.extensions["stripe_gateway"]
 
 
+def settle(db) -> None:
+    """Commit what the verb recorded, then perform it, as a view (or the worker) does after its commit."""
+    db.session.commit()
+    operations.perform_due(100)
+
+
 def test_a_card_payment_is_only_authorized_at_first(db, stripe_client, payable):
     payment = authorized_payment(db, stripe_client)
     assert payment.status == PaymentStatus.AUTHORIZED
@@ -40,9 +47,13 @@ def test_a_card_payment_is_only_authorized_at_first(db, stripe_client, payable):
 def test_capture_takes_the_money_exactly_once(db, stripe_client, payable, gateway, monkeypatch):
     payment = authorized_payment(db, stripe_client)
     counter = CallCounter(monkeypatch, gateway, "capture")
-    payments.capture(payment)
-    payments.capture(payment)
+    first = payments.capture(payment)
+    assert payments.capture(payment) == first  # asked twice, recorded once
+    assert counter.calls == 0  # nothing is sent before the commit
+    settle(db)
+    settle(db)
     assert counter.calls == 1
+    assert first.status == OperationStatus.DONE
     assert payment.status == PaymentStatus.CAPTURED
     assert stripe_client.v1.payment_intents.retrieve(payment.stripe_payment_intent_id).status == "succeeded"
 
@@ -53,6 +64,10 @@ def test_releasing_an_authorization_cancels_it_once_and_never_charges(db, stripe
     counter = CallCounter(monkeypatch, gateway, "cancel")
     payments.release(payment, "cancelled")
     payments.release(payment, "cancelled")
+    assert counter.calls == 0
+    settle(db)
+    payments.release(payment, "cancelled")
+    settle(db)
     assert counter.calls == 1
     assert payment.status == PaymentStatus.CANCELED
     assert payment.refunds == []
@@ -62,9 +77,14 @@ def test_releasing_an_authorization_cancels_it_once_and_never_charges(db, stripe
 def test_releasing_a_captured_payment_refunds_it_once(db, stripe_client, payable, gateway, monkeypatch):
     payment = authorized_payment(db, stripe_client)
     payments.capture(payment)
+    settle(db)
     counter = CallCounter(monkeypatch, gateway, "refund")
     payments.release(payment, "referred")
     payments.release(payment, "referred")
+    assert payment.refunds == []  # the Refund row is written once Stripe made the refund
+    settle(db)
+    payments.release(payment, "referred")
+    settle(db)
     assert counter.calls == 1
     assert payment.status == PaymentStatus.REFUNDED
     assert payment.amount_refunded_fen == 3000
