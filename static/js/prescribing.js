@@ -17,6 +17,7 @@
   // The query the server already listed results for. Not query.value: on a slow machine the doctor
   // can type before this script runs, and those keystrokes fired no input event this script saw.
   var lastQuery = form.dataset.renderedQuery || "";
+  var pending = null;  // the query a search is under way for
   // A dose is usually written in the unit the strength is given in.
   var DOSE_UNIT = {"mg": "mg", "µg": "µg", "g": "g", "IU": "IU", "mg/mL": "mg", "µg/h": "patch"};
 
@@ -66,15 +67,28 @@
     return label;
   }
 
+  // The list says which query it shows (data-query) and whether a newer one is on its way (aria-busy),
+  // so neither a screen reader nor a test takes a list of an older, shorter query for the answer.
+  function settle(value) {
+    pending = null;
+    results.dataset.query = value;
+    results.removeAttribute("aria-busy");
+  }
+
   function search() {
     var value = query.value.trim();
     if (value === lastQuery) {
+      if (pending !== value) {
+        settle(value);  // nothing new to ask: the list already answers this query
+      }
       return;
     }
     lastQuery = value;
     if (!value) {
+      settle(value);
       return;
     }
+    pending = value;
     fetch(form.dataset.searchUrl + "?q=" + encodeURIComponent(value),
           {headers: {Accept: "application/json"}, credentials: "same-origin"})
       .then(function (response) { return response.ok ? response.json() : {results: []}; })
@@ -95,8 +109,14 @@
         if (!results.children.length) {
           results.appendChild(element("p", "text-muted small mb-0", text("no-match-text")));
         }
+        settle(value);
       })
-      .catch(function () { /* offline: the Search button still works */ });
+      .catch(function () {  // offline: the Search button still works
+        if (pending === value) {
+          pending = null;
+          results.removeAttribute("aria-busy");
+        }
+      });
   }
 
   function showPreview() {
@@ -123,6 +143,7 @@
   }
 
   query.addEventListener("input", function () {
+    results.setAttribute("aria-busy", "true");
     window.clearTimeout(searchTimer);
     searchTimer = window.setTimeout(search, 250);
   });

@@ -41,6 +41,10 @@ def add_drug(page: Page, labels: dict, *, search: str, pick: str, dose: str, fre
              days: str = "7") -> None:
     """On a prescription draft: type part of a name, choose the match containing `pick`, write the sig."""
     page.get_by_label(labels["find"]).press_sequentially(search, delay=40)
+    # On a busy machine an earlier, shorter query's list can still be showing: wait for this one's.
+    results = page.locator("#drug-results")
+    expect(results).to_have_attribute("data-query", search)
+    expect(results).not_to_have_attribute("aria-busy", "true")
     choice = page.locator("#drug-results label").filter(has_text=pick).first
     expect(choice).to_be_visible()
     choice.click()

@@ -78,4 +78,5 @@ def test_a_drug_typed_before_the_page_script_has_run_is_still_found(page: Page, 
     assert page.evaluate("document.readyState") == "loading"  # the script has not run yet
     held[0].continue_()
 
+    expect(page.locator("#drug-results")).to_have_attribute("data-query", "amlodi")
     expect(page.locator("#drug-results label").filter(has_text="5 mg").first).to_be_visible()
