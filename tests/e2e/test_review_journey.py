@@ -59,6 +59,7 @@ def test_return_revise_and_approve(page: Page, live_server, consultation, lang):
     page.get_by_role("button", name=text["write"]).click()
     add_drug(page, text, search="amlodi", pick="5 mg", dose="5")
     page.get_by_role("button", name=text["add"]).click()
+    expect(page.locator("#items .directions")).to_have_count(1)  # the draft, reloaded with its line
     sign_prescription(page, text)
     version_one = page.url
     sign_out(page)
@@ -83,8 +84,11 @@ def test_return_revise_and_approve(page: Page, live_server, consultation, lang):
     expect(page.locator("#return-note")).to_have_text(NOTE[lang])
     page.get_by_role("button", name=text["revise"]).click()
     page.locator("#items").get_by_role("button", name=text["remove"]).click()
+    # Removing reloads the draft: type into the new page, not into the one being replaced.
+    expect(page.locator("#items .directions")).to_have_count(0)
     add_drug(page, text, search="amlodi", pick="5 mg", dose="2.5")
     page.get_by_role("button", name=text["add"]).click()
+    expect(page.locator("#items .directions")).to_have_count(1)
     sign_prescription(page, text)
     expect(page.locator("#items .directions")).to_contain_text("2.5")
     version_two = page.url
