@@ -40,7 +40,11 @@ def fits_the_screen(page: Page) -> bool:
 def add_drug(page: Page, labels: dict, *, search: str, pick: str, dose: str, frequency: str = "QD",
              days: str = "7") -> None:
     """On a prescription draft: type part of a name, choose the match containing `pick`, write the sig."""
+    # A draft reloaded at #items keeps trying to scroll to that fragment until the page has loaded, and
+    # Chromium moves the focus off the search box when it does: keys typed meanwhile land on the body.
+    page.wait_for_load_state("load")
     page.get_by_label(labels["find"]).press_sequentially(search, delay=40)
+    expect(page.get_by_label(labels["find"])).to_have_value(search)
     # On a busy machine an earlier, shorter query's list can still be showing: wait for this one's.
     results = page.locator("#drug-results")
     expect(results).to_have_attribute("data-query", search)
