@@ -34,6 +34,8 @@ def sign_out(page: Page) -> None:
 
 
 def fits_the_screen(page: Page) -> bool:
+    # Measured before the stylesheets have loaded, an unstyled page is wider than the phone.
+    page.wait_for_load_state("load")
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
