@@ -36,40 +36,34 @@ def prepare(application) -> tuple[int, int, int, int]:
     return found
 
 
-def approve(application, v1_id, pharmacist_id, locked: threading.Event, go_on: threading.Event, outcome):
+def run_holding_locks(application, name: str, act, locked: threading.Event, go_on: threading.Event,
+                      outcome: dict) -> None:
+    """Do `act` on a connection of its own, say when its locks are held, commit when told to."""
     with application.app_context():
         try:
-            v1 = db.session.get(Prescription, v1_id)
-            v1.review  # loaded before the race, as the page had it  # noqa: B018
-            review.decide(v1, db.session.get(User, pharmacist_id), "approved")
+            act()
             locked.set()
             go_on.wait(timeout=30)
             db.session.commit()
-            outcome["approve"] = "done"
+            outcome[name] = "done"
         except DomainError as error:
             db.session.rollback()
-            outcome["approve"] = str(error)
+            outcome[name] = str(error)
         finally:
             locked.set()
             db.session.remove()
 
 
-def sign_v2(application, v2_id, doctor_id, locked: threading.Event, go_on: threading.Event, outcome):
-    with application.app_context():
-        try:
-            v2 = db.session.get(Prescription, v2_id)
-            v2.previous_version  # loaded before the race  # noqa: B018
-            rx.sign(v2, db.session.get(User, doctor_id), factories.PASSWORD)
-            locked.set()
-            go_on.wait(timeout=30)
-            db.session.commit()
-            outcome["sign"] = "done"
-        except DomainError as error:
-            db.session.rollback()
-            outcome["sign"] = str(error)
-        finally:
-            locked.set()
-            db.session.remove()
+def approve_v1(v1_id, pharmacist_id):
+    v1 = db.session.get(Prescription, v1_id)
+    v1.review  # loaded before the race, as the page had it  # noqa: B018
+    review.decide(v1, db.session.get(User, pharmacist_id), "approved")
+
+
+def sign_v2(v2_id, doctor_id):
+    v2 = db.session.get(Prescription, v2_id)
+    v2.previous_version  # loaded before the race  # noqa: B018
+    rx.sign(v2, db.session.get(User, doctor_id), factories.PASSWORD)
 
 
 def waiting_on_a_lock_or_done(application, thread: threading.Thread) -> None:
@@ -97,12 +91,10 @@ def test_approving_v1_and_signing_v2_at_once_leave_exactly_one_live_version(comm
     v1_id, v2_id, pharmacist_id, doctor_id = prepare(application)
     outcome: dict[str, str] = {}
     events = {name: (threading.Event(), threading.Event()) for name in ("approve", "sign")}
-    threads = {
-        "approve": threading.Thread(target=approve,
-                                    args=(application, v1_id, pharmacist_id, *events["approve"], outcome)),
-        "sign": threading.Thread(target=sign_v2,
-                                 args=(application, v2_id, doctor_id, *events["sign"], outcome)),
-    }
+    actions = {"approve": lambda: approve_v1(v1_id, pharmacist_id), "sign": lambda: sign_v2(v2_id, doctor_id)}
+    threads = {name: threading.Thread(target=run_holding_locks,
+                                      args=(application, name, action, *events[name], outcome))
+               for name, action in actions.items()}
     second = "sign" if first == "approve" else "approve"
 
     threads[first].start()
