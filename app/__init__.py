@@ -60,7 +60,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app import request_guard
+    from app import request_guard, templating
     from app.accounts import bp as accounts_bp
     from app.admin import bp as admin_bp
     from app.audit import bp as audit_bp
@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from app.review import bp as review_bp
     from app.stock import bp as stock_bp
 
+    templating.init_app(app)
     # Before any rule is added: every <int:…> id in every blueprint is bounded to what a column holds.
     request_guard.init_app(app)
     app.register_blueprint(main_bp)

@@ -3,6 +3,7 @@
 import sqlite3
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import DateTime, Select, event
 from sqlalchemy.engine import Engine
@@ -14,6 +15,19 @@ _listeners_installed = False
 def utcnow() -> datetime:
     """Timezone-aware now in UTC; used as the column default everywhere."""
     return datetime.now(UTC)
+
+
+def enum_column(enum_cls, name: str) -> sa.Enum:
+    """A portable enum: VARCHAR plus a CHECK constraint, storing the values."""
+    return sa.Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 def _on_connect(dbapi_connection, _record) -> None:

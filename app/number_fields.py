@@ -10,6 +10,14 @@ from app import numbers
 from app.limits import MAX_ID, Bound
 
 
+def coerce_id(value) -> int | None:
+    """Coerce a submitted id for a choice field; None for anything else, so the service answers.
+
+    Bounded (app.numbers): int() would take "١٢" and ids the database cannot compare with.
+    """
+    return numbers.id_or_none(value)
+
+
 def message(error: numbers.NumberError) -> str:
     """The refusal in the reader's language."""
     return gettext(error.message, **error.params)

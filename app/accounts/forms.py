@@ -6,19 +6,10 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
-from app.numbers import id_or_none
 from app.text import clean_name
 
 LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("zh", "中文")]
 REQUIRED = _l("This field is required.")
-
-
-def int_or_none(value):
-    """Coerce a submitted id; None for anything else, so the service answers with its own message.
-
-    Bounded (app.numbers): int() would take "١٢" and ids the database cannot compare with.
-    """
-    return id_or_none(value)
 
 
 class LoginForm(FlaskForm):

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.database import UTCDateTime, utcnow
+from app.database import UTCDateTime, enum_column, utcnow
 from app.extensions import db
 
 
@@ -22,17 +22,6 @@ class Role(StrEnum):
 STAFF_ROLES = (Role.DOCTOR, Role.PHARMACIST, Role.COURIER, Role.ADMIN)
 
 
-def enum_column(enum_cls, name: str) -> sa.Enum:
-    """A portable enum: VARCHAR plus a CHECK constraint, storing the values."""
-    return sa.Enum(
-        enum_cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
 
 
 class User(UserMixin, db.Model):

@@ -12,15 +12,16 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.accounts.forms import REQUIRED, int_or_none
+from app.accounts.forms import REQUIRED
+from app.number_fields import coerce_id
 
 
 class BookForm(FlaskForm):
     # Choices are filled per patient; validate_choice is off so that a foreign or unverified
     # condition reaches the service and gets its own clear message instead of "Not a valid choice".
-    condition_id = SelectField(_l("Condition"), coerce=int_or_none, validate_choice=False,
+    condition_id = SelectField(_l("Condition"), coerce=coerce_id, validate_choice=False,
                                validators=[DataRequired(_l("Choose one of your verified conditions."))])
-    doctor_id = RadioField(_l("Doctor"), coerce=int_or_none, validate_choice=False,
+    doctor_id = RadioField(_l("Doctor"), coerce=coerce_id, validate_choice=False,
                            validators=[DataRequired(_l("Choose a doctor."))])
     reason = TextAreaField(_l("Why do you need this consultation?"),
                            description=_l("Your symptoms, questions and the medicines you take now."),
@@ -44,7 +45,7 @@ class CancelForm(FlaskForm):
 
 
 class RateForm(FlaskForm):
-    rating = RadioField(_l("Rating"), coerce=int_or_none, validate_choice=False,
+    rating = RadioField(_l("Rating"), coerce=coerce_id, validate_choice=False,
                         choices=[SelectChoice(n, str(n)) for n in range(5, 0, -1)],
                         validators=[DataRequired(_l("Choose 1 to 5 stars."))])
     comment = TextAreaField(_l("Comment (optional)"), validators=[Length(max=500)])

@@ -4,7 +4,6 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from app import numbers
@@ -44,24 +43,6 @@ PARTICIPANTS = (Role.PATIENT, Role.DOCTOR)
 # How often an open page asks for news: quickly while a payment is confirmed or a conversation runs,
 # slowly while a paid consultation waits in the queue (each poll is an audited read).
 POLL_MILLISECONDS = {"confirming": 3000, "in_progress": 4000, "waiting": 15000}
-
-
-@bp.app_template_filter("yuan")
-def yuan(fen: int | None) -> str:
-    """Fen as yuan with two decimals, e.g. 3000 → ¥30.00 (integer arithmetic, no floats)."""
-    if fen is None:
-        return "—"
-    sign = "-" if fen < 0 else ""
-    return f"{sign}¥{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
-
-
-@bp.app_template_global()
-def upload_url(upload_id: int) -> str:
-    """The patient record serves every upload after its own access check."""
-    try:
-        return url_for("patients.upload", upload_id=upload_id)
-    except BuildError:  # the patients pages are being built alongside; same path once they exist
-        return f"/patients/uploads/{upload_id}"
 
 
 def load(consultation_id: int) -> Consultation:
@@ -332,7 +313,8 @@ def message_json(message) -> dict:
         "sender": message.sender.display_name,
         "body": message.body,  # plain text: the script sets it with textContent
         "sent_at": format_datetime(message.created_at, "yyyy-MM-dd HH:mm"),
-        "attachment": {"url": upload_url(upload.id), "name": upload.original_name} if upload else None,
+        "attachment": ({"url": url_for("patients.upload", upload_id=upload.id), "name": upload.original_name}
+                       if upload else None),
     }
 
 

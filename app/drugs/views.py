@@ -32,11 +32,6 @@ MAX_IMPORT_BYTES = 2 * 1024 * 1024
 READERS = (Role.ADMIN, Role.DOCTOR, Role.PHARMACIST)
 
 
-@bp.app_context_processor
-def drug_helpers():
-    return labels.TEMPLATE_HELPERS
-
-
 def _flag(name: str) -> bool:
     return request.args.get(name) == "1"
 

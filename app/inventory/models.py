@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from app.accounts.models import enum_column
-from app.database import UTCDateTime, utcnow
+from app.database import UTCDateTime, enum_column, utcnow
 from app.extensions import db
 
 EARTH_RADIUS_KM = 6371.0088

@@ -14,9 +14,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app import limits
-from app.accounts.forms import int_or_none
 from app.drugs import labels
-from app.number_fields import WholeNumberField
+from app.number_fields import WholeNumberField, coerce_id
 from app.prescribing.models import Frequency, PrescribedUnit, SupplyCategory
 
 FREQUENCIES = {
@@ -42,7 +41,7 @@ SUPPLY_CATEGORIES = {
 
 class StartForm(FlaskForm):
     # validate_choice off: a foreign or unverified diagnosis reaches the service for its own message.
-    condition_id = SelectField(_l("Diagnosis"), coerce=int_or_none, validate_choice=False,
+    condition_id = SelectField(_l("Diagnosis"), coerce=coerce_id, validate_choice=False,
                                validators=[DataRequired(_l("Choose a diagnosis the patient has on file."))])
     submit = SubmitField(_l("Write a prescription"))
 
@@ -51,7 +50,7 @@ class ItemForm(FlaskForm):
     query = StringField(_l("Find a drug"), validators=[Optional(), Length(max=100)],
                         description=_l("Generic or brand name, in English or Chinese, or the ATC code."))
     search = SubmitField(_l("Search"))
-    drug_id = RadioField(_l("Drug"), coerce=int_or_none, validate_choice=False,
+    drug_id = RadioField(_l("Drug"), coerce=coerce_id, validate_choice=False,
                          validators=[DataRequired(_l("Choose a drug from the catalogue."))])
     dose = StringField(_l("Dose"), validators=[InputRequired(_l("Enter the dose.")), Length(max=20)])
     dose_unit = SelectField(_l("Dose unit"), validate_choice=False,

@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from app.accounts.models import enum_column
-from app.database import UTCDateTime, utcnow
+from app.database import UTCDateTime, enum_column, utcnow
 from app.drugs.models import Route
 from app.extensions import db
 from app.prescribing.states import PrescriptionStatus

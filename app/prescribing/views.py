@@ -43,16 +43,6 @@ SEARCH_LIMIT = 20
 PARTICIPANTS = (Role.DOCTOR, Role.PATIENT)
 
 
-@bp.app_context_processor
-def prescribing_helpers() -> dict:
-    return {"sig_directions": directions.directions, "sig_supply": directions.supply,
-            "sig_code": directions.code, "drug_name": drug_name}
-
-
-def drug_name(drug: Drug) -> str:
-    return drug.generic_name_zh if current_language() == "zh" else drug.generic_name_en
-
-
 def load(prescription_id: int) -> Prescription:
     """The prescription, if the signed-in user may see it; 404 otherwise (no hint that it exists)."""
     prescription = db.session.get(Prescription, prescription_id)

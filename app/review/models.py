@@ -6,9 +6,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.accounts.models import enum_column
 from app.checks.knowledge import Kind, Severity
-from app.database import UTCDateTime, utcnow
+from app.database import UTCDateTime, enum_column, utcnow
 from app.extensions import db
 from app.review.states import ReviewStatus
 

@@ -17,17 +17,12 @@ from app.policy import patient_access_rules, patient_data, roles_required
 from app.prescribing.models import Prescription
 from app.prescribing.services import is_valid
 from app.prescribing.states import PrescriptionStatus
-from app.review import bp, reasons
+from app.review import bp
 from app.review import services as review
 from app.review.forms import ClaimForm, DecisionForm, ReleaseForm
 from app.review.models import PrescriptionReview
 
 S = PrescriptionStatus
-
-
-@bp.app_context_processor
-def review_helpers() -> dict:
-    return {"reason_label": reasons.label}
 
 
 def pharmacist_sees_patient(user, patient_id: int) -> bool:

@@ -13,7 +13,6 @@ from app.drugs.models import Drug
 from app.errors import DomainError
 from app.extensions import db
 from app.i18n import current_language
-from app.inventory import reasons
 from app.inventory import services as inventory
 from app.inventory.models import LotStatus, StockLot, Store
 from app.limits import NEAR_EXPIRY_DAYS
@@ -23,11 +22,6 @@ from app.stock import bp, queries
 from app.stock.forms import AdjustForm, CountForm, ReceiveForm, WriteOffForm
 
 STAFF = (Role.PHARMACIST, Role.ADMIN)
-
-
-@bp.app_context_processor
-def stock_helpers() -> dict:
-    return {"stock_reason": reasons.label}
 
 
 def _home_store_id() -> int | None:
