@@ -19,7 +19,11 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+# axe-core, which the accessibility browser test loads into each page (a dev dependency only).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+install-dev: $(VENV)/.installed-dev node_modules/.package-lock.json
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --statistics -d translations 2>&1 | grep -v "^compiling" || true
@@ -39,7 +43,7 @@ run: install-dev seed
 	@echo "Serving on http://127.0.0.1:5000  (the demo logins are listed above)"
 	@store=$$($(BIN)/python config.py limiter-store) || exit 1; \
 	trap 'kill $$worker $$stripe 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/python -m app.integrations.localstripe_runner --port 8420 \
+	$(BIN)/python -m devtools.localstripe_runner --port 8420 \
 		--webhook-url http://127.0.0.1:5000/payments/webhooks/stripe \
 		--webhook-secret whsec_localstripe_development & stripe=$$!; \
 	$(BIN)/flask worker & worker=$$!; \

@@ -134,7 +134,12 @@ class Config:
     STRIPE_WEBHOOK_SECRET = "whsec_localstripe_development"  # noqa: S105  (local stand-in only)
     STRIPE_API_BASE = "http://127.0.0.1:8420"
     PAYMENT_METHOD_TYPES = ("card", "alipay", "wechat_pay")
+    # The payment page offers offline test cards, confirmed at once, instead of Stripe's Payment Element.
+    STRIPE_TEST_CARDS = True
     PAYMENT_CURRENCY = "CNY"
+
+    # How often an open queue page (doctor's, pharmacist's) asks whether anything changed, in seconds.
+    LIVE_POLL_SECONDS = 12
 
     # Consultations: an unpaid booking lapses after this many minutes, a paid one that no
     # doctor accepted after this many hours (the worker expires both and releases the money).
@@ -230,6 +235,7 @@ class ProductionConfig(Config):
     STRIPE_PUBLISHABLE_KEY = ""
     STRIPE_WEBHOOK_SECRET = ""
     STRIPE_API_BASE = ""  # Stripe itself
+    STRIPE_TEST_CARDS = False
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"

@@ -7,6 +7,7 @@ from app.drugs import labels as drug_labels
 from app.drugs.models import Drug
 from app.i18n import current_language
 from app.inventory import reasons as stock_reasons
+from app.labels import city_name, department_name
 from app.prescribing import directions
 from app.review import reasons as review_reasons
 
@@ -59,4 +60,6 @@ def init_app(app: Flask) -> None:
             "sig_code": directions.code,
             "reason_label": review_reasons.label,
             "stock_reason": stock_reasons.label,
+            "department_name": department_name,
+            "city_name": city_name,
         }

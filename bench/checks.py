@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.checks import adapters, knowledge
+from app.checks import adapters, loader
 from app.checks.engine import ActiveMedication, Line, PatientAllergy, PatientContext, check
 from app.drugs import catalogue
 from app.drugs.services import SHIPPED_CATALOGUE
@@ -39,7 +39,7 @@ def shipped_facts() -> dict:
 
 def main(repeat: int) -> None:
     start = time.perf_counter()
-    kb = knowledge.load()
+    kb = loader.load()
     loaded = (time.perf_counter() - start) * 1000
     facts = shipped_facts()
     lines = [Line(drug=facts[code], dose=Decimal(dose), dose_unit=unit, frequency=frequency, duration_days=7,

@@ -13,8 +13,8 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from app import create_app
 from app.extensions import db as _db
 from app.extensions import limiter
-from app.integrations.localstripe_runner import LocalStripe
 from config import normalise_database_url
+from devtools.localstripe_runner import LocalStripe
 from tests import factories
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -10,6 +10,7 @@ from app.inventory.models import Store
 from app.inventory.recall import recall_lot
 from app.patients.models import Address, Allergy, AllergyKind, ConditionStatus, Severity
 from app.prescribing import services as rx
+from app.review import services as review
 from tests import factories
 from tests.consultations.conftest import upload_file
 from tests.drugs.conftest import drug_row
@@ -51,7 +52,7 @@ class World:
         self.signed = rx.start(consultation, self.doctor, condition_id=self.condition.id)
         rx.add_item(self.signed, self.doctor, drug_id=self.drug.id, dose="5", dose_unit="mg", frequency="QD",
                     duration_days=7)
-        rx.sign(self.signed, self.doctor, factories.PASSWORD)
+        review.submit(rx.sign(self.signed, self.doctor, factories.PASSWORD))
         self.draft = rx.start(consultation, self.doctor, condition_id=self.condition.id)
         self.line = rx.add_item(self.draft, self.doctor, drug_id=self.drug.id, dose="5", dose_unit="mg",
                                 frequency="QD", duration_days=7)
@@ -95,7 +96,7 @@ class World:
             "home_store_id": str(self.store.id), "name_en": "Fuzz Store", "name_zh": "门店",
             "address": "1 Road", "latitude": "31.2", "longitude": "121.4", "delivery_radius_km": "10",
             "is_active": "y", "lot_number": "FZ-LOT-2", "expiry_date": soon.isoformat(), "quantity": "1",
-            "unit_cost_fen": "1500", "counted": "200", "change": "1", "from_store_id": str(self.store.id),
+            "unit_cost": "15.00", "counted": "200", "change": "1", "from_store_id": str(self.store.id),
             "to_store_id": str(self.other_store.id), "packs": "1", "min_packs": "5", "target_packs": "20",
             "q": "aml", "page": "1", "after": "0", "near_expiry": "90", "days": "90", "cold_chain": "1",
             "actor_id": str(self.doctor.id), "patient_id": str(self.patient.id), "action": "consultation",

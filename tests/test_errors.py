@@ -229,7 +229,7 @@ def test_finding_7_ids_in_forms_and_queries_that_no_row_can_have_are_refused_wit
     expiry = (utcnow().date() + timedelta(days=400)).isoformat()
     received = browser.post(f"/stock/stores/{pharmacy.store.id}/receive", data={
         "drug_id": ident, "lot_number": "F7-2", "expiry_date": expiry, "quantity": "5",
-        "unit_cost_fen": "1500"})
+        "unit_cost": "15.00"})
     assert received.status_code == 400 and "Unknown drug." in page_text(received)
     transfer = browser.post("/stock/transfers/new", data={
         "from_store_id": ident, "to_store_id": str(pharmacy.store.id), "drug_id": ident, "packs": "1"})
@@ -307,7 +307,7 @@ def test_finding_7_a_superscript_drug_id_in_the_stock_forms_is_an_unknown_drug(d
     browser = browse(pharmacy.admin)
     for path, data in ((f"/stock/stores/{pharmacy.store.id}/receive", {
             "lot_number": "F7-3", "expiry_date": (utcnow().date() + timedelta(days=400)).isoformat(),
-            "quantity": "1", "unit_cost_fen": "10"}),
+            "quantity": "1", "unit_cost": "0.10"}),
             ("/stock/recalls", {"lot_number": "F7-1", "reason": "Notice 7"}),
             (f"/stock/stores/{pharmacy.store.id}/reorder", {"min_packs": "1", "target_packs": "2"})):
         response = browser.post(path, data={**data, "drug_id": drug_id})

@@ -9,10 +9,16 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from sqlalchemy import select
 
-from app.accounts.models import User
+from app.accounts.models import Role, User
+from app.drugs.models import Drug
 from app.extensions import db as _db
-from tests import factories
+from tests import factories, latin_text
+from tests.consultations.conftest import flow  # noqa: F401  (fixture)
+from tests.payments.conftest import deliver, stripe_client  # noqa: F401  (fixtures)
+from tests.test_fuzz_routes import ANONYMOUS, PLAN, world  # noqa: F401  (fixture)
+from tests.test_fuzz_routes import _path as fuzz_path
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
@@ -203,3 +209,97 @@ def test_the_language_switch_only_returns_to_pages_on_this_site(visitor, target,
     response = visitor.post("/language", data={"language": "zh", "next": target})
     assert response.status_code == 303
     assert response.headers["Location"] == expected
+
+
+# ---- every page in Chinese ----------------------------------------------------------------------
+
+# Rules whose answer is not a page: files, JSON, CSV and the health check.
+NOT_PAGES = {"static", "bootstrap.static", "main.healthz"}
+ROLES = [str(role) for role in Role]
+
+
+def _page_plan(area: str) -> list[tuple[str, str, list[str]]]:
+    """(endpoint, rule, roles that may open it) of every GET rule of one blueprint in the URL map (the
+    route sweep's plan); a rule open to anyone is read signed out and as every role: the pages differ."""
+    return [(route["endpoint"], route["rule"],
+             [ANONYMOUS, *ROLES] if route["roles"] == [ANONYMOUS] else route["roles"])
+            for route in PLAN if route["method"] == "GET" and route["endpoint"] not in NOT_PAGES
+            and route["endpoint"].split(".")[0] == area]
+
+
+AREAS = sorted({route["endpoint"].split(".")[0] for route in PLAN if route["method"] == "GET"
+                and route["endpoint"] not in NOT_PAGES})
+
+
+@pytest.fixture
+def chinese_world(db, world):  # noqa: F811  (the imported fixture)
+    """The route sweep's world (tests/fuzz_world.py), its users reading Chinese and what they typed
+    typed in Chinese, as a Chinese patient and staff would: English left on a page is then the app's."""
+    for user in (*world.users.values(), world.bystander, world.unverified_doctor):
+        user.locale = "zh"
+    world.consultation.reason = "早上血糖偏高。"
+    for condition in (world.condition, world.pending_condition):
+        condition.hospital = "上海市第一人民医院"
+    world.allergy.reaction = "皮疹"
+    address = world.address
+    address.recipient, address.province, address.city = "王芳", "上海市", "上海市"
+    address.street = "淮海路1号"
+    world.recall.reason = "厂家召回通知第1号"
+    db.session.commit()
+    return world
+
+
+def _drug_names(db) -> frozenset[str]:
+    """The proper names of the drugs the pages show (INN and brand), word by word."""
+    names = set()
+    for drug in db.session.scalars(select(Drug)):
+        texts = [drug.generic_name_en, drug.brand_name, *(part.name for part in drug.ingredients)]
+        names |= {word for text in texts for word in re.findall(r"[A-Za-z]+", text or "")}
+    return frozenset(names)
+
+
+def _chinese_pages(app, made, area: str):
+    """(where, response) of every page of the area each role may open, in Chinese (redirects, refusals
+    and JSON left out; server errors kept)."""
+    browsers = {ANONYMOUS: app.test_client()}
+    browsers[ANONYMOUS].post("/language", data={"language": "zh", "next": "/"})
+    for role, user in made.users.items():
+        browsers[role] = app.test_client()
+        response = browsers[role].post("/accounts/login", data={"identifier": user.login_name,
+                                                               "password": factories.PASSWORD})
+        assert response.status_code == 302
+    for endpoint, rule, roles in _page_plan(area):
+        path = fuzz_path(rule, made.ids(endpoint))
+        for role in roles:
+            response = browsers[role].get(path)
+            page = response.status_code == 200 and response.mimetype == "text/html"
+            if page or response.status_code >= 500:
+                yield f"{role:10} {path}", response
+
+
+@pytest.mark.parametrize("area", AREAS)
+def test_every_page_reads_in_chinese(app, db, client, chinese_world, area):
+    """Every page of the URL map (by blueprint), as every role that may open it, with real objects
+    behind its ids: the rule for what counts as English is tests/latin_text.py's."""
+    names = _drug_names(db)
+    problems, pages = [], 0
+    for where, response in _chinese_pages(app, chinese_world, area):
+        if response.status_code >= 500:  # the route sweep reads pages in English only
+            problems.append(f"{where}  answered {response.status_code}")
+            continue
+        pages += 1
+        html = response.get_data(as_text=True)
+        problems += [f"{where}  {found}" for found in latin_text.offenders(html, names)]
+    assert pages, f"no page of {area} was read"
+    assert not problems, f"English on Chinese pages ({len(problems)}):\n" + "\n".join(problems)
+
+
+def test_the_sweep_reads_every_area_and_finds_english():
+    assert {"admin", "audit", "consultations", "patients", "stock", "main"} <= set(AREAS)
+    page = ("<p>待审核</p><button>Cancel</button><td>Test patient 7 · Cardiology clinic</td><p>5 mg QD</p>"
+            '<input type="submit" value="Save draft"><input name="q" placeholder="Search">'
+            "<p>微信支付（WeChat Pay）、Stripe</p><button>Pay</button>")
+    assert [f.split("  in  ")[0] for f in latin_text.offenders(page)] == [
+        "'Cancel'", "'Cardiology clinic'", "'Save draft'", "'Search'", "'Pay'"]
+    kept = '<td translate="no">page=1; q=x</td><cite lang="en">Phansalkar et al.</cite><script>var a</script>'
+    assert latin_text.offenders(kept) == []

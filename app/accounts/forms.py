@@ -37,6 +37,11 @@ class CodeForm(FlaskForm):
     submit = SubmitField(_l("Verify"))
 
 
+class PhoneForm(FlaskForm):
+    phone = StringField(_l("Mobile number"), validators=[DataRequired(REQUIRED), Length(max=32)])
+    submit = SubmitField(_l("Send me a code"))
+
+
 class ResendForm(FlaskForm):
     submit = SubmitField(_l("Send a new code"))
 

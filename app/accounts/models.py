@@ -57,6 +57,11 @@ class User(UserMixin, db.Model):
         return self.email or self.phone or ""
 
     @property
+    def has_verified_phone(self) -> bool:
+        """Booking, payment and new conditions need a number that has answered an SMS code."""
+        return bool(self.phone and self.phone_verified_at)
+
+    @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
 

@@ -30,6 +30,7 @@ from app.notifications.services import queue_sms, redact_unsent
 from app.text import clean_name
 
 INVALID_CODE = _l("The code is wrong or has expired. Request a new one if needed.")
+PHONE_NOT_VERIFIED = _l("Please verify your mobile number first: we send your codes and reminders to it.")
 # Self-registration names neither field, so it cannot be used to learn who has an account or
 # which phone belongs with which email.
 ACCOUNT_NOT_CREATED = _l("An account cannot be created with these details. If you already have "
@@ -70,27 +71,46 @@ def find_by_login(identifier: str) -> User | None:
     return db.session.scalar(select(User).where(User.phone == phone))
 
 
-def _check_unique(email: str | None, phone: str | None, *, neutral: bool) -> None:
+def _uniqueness_reasons(email: str | None, phone: str | None, *, neutral: bool) -> dict:
     reasons = {}
     if email and db.session.scalar(select(User.id).where(User.email == email)):
         reasons["email"] = _l("An account with this email address already exists.")
     if phone and db.session.scalar(select(User.id).where(User.phone == phone)):
         reasons["phone"] = _l("An account with this mobile number already exists.")
     if reasons and neutral:
-        raise DomainError({"": ACCOUNT_NOT_CREATED})
-    if reasons:
-        raise DomainError(reasons)
+        return {"": ACCOUNT_NOT_CREATED}
+    return reasons
+
+
+def _checked_account(email, phone, password, *, neutral: bool) -> tuple[str | None, str | None, dict]:
+    """Normalise the email and phone and run every rule, so each field gets its reason at once."""
+    reasons = {}
+    email = normalise_email(email)
+    try:
+        phone = parse_phone(phone)
+    except DomainError as error:
+        reasons.update(error.reasons)
+        phone = None
+    if not email and not phone and "phone" not in reasons:
+        reasons["email"] = _l("Give an email address or a mobile number.")
+    problem = password_problem(password, personal=(email or "", phone or ""))
+    if problem:
+        reasons["password"] = problem
+    for field, message in _uniqueness_reasons(email, phone, neutral=neutral).items():
+        reasons.setdefault(field, message)
+    return email, phone, reasons
+
+
+def registration_problems(*, email, phone, password) -> dict:
+    """What self-registration would refuse, by field, without writing anything (the page shows these
+    next to the form's own messages, so a patient fixes every field in one go)."""
+    return _checked_account(email, phone, password, neutral=True)[2]
 
 
 def create_account(*, role, email, phone, password, display_name, locale, neutral=False) -> User:
-    email = normalise_email(email)
-    phone = parse_phone(phone)
-    if not email and not phone:
-        raise DomainError({"email": _l("Give an email address or a mobile number.")})
-    problem = password_problem(password, personal=(email or "", phone or ""))
-    if problem:
-        raise DomainError({"password": problem})
-    _check_unique(email, phone, neutral=neutral)
+    email, phone, reasons = _checked_account(email, phone, password, neutral=neutral)
+    if reasons:
+        raise DomainError(reasons)
     user = User(
         role=role,
         email=email,
@@ -235,6 +255,32 @@ def consume_code(row: VerificationCode) -> None:
 def check_code(user: User, purpose: CodePurpose, code: str) -> None:
     """Use up the live code if `code` matches; DomainError (and a counted guess) otherwise."""
     consume_code(match_code(user, purpose, code))
+
+
+def require_verified_phone(user: User) -> None:
+    """Refuse a step that needs a verified mobile number (new conditions, booking, payment)."""
+    if not user.has_verified_phone:
+        raise DomainError(PHONE_NOT_VERIFIED)
+
+
+def set_phone(user: User, raw: str | None) -> None:
+    """Give an account without a verified number its mobile number, and send it a code.
+
+    An email-only patient could otherwise never verify a phone, and so never book. A verified
+    number is not replaced here: it is where the codes of a password reset go.
+    """
+    if user.has_verified_phone:
+        raise DomainError({"phone": _l("Your mobile number is already verified.")})
+    phone = parse_phone(raw)
+    if not phone:
+        raise DomainError({"phone": _l("Enter your mobile number.")})
+    if phone != user.phone and db.session.scalar(select(User.id).where(User.phone == phone)):
+        raise DomainError({"phone": _l("This mobile number cannot be used for your account.")})
+    user.phone = phone
+    user.phone_verified_at = None
+    db.session.flush()
+    record("phone.set", obj=user, patient=user if user.role == Role.PATIENT else None)
+    issue_code(user, CodePurpose.PHONE_VERIFICATION)
 
 
 def verify_phone(user: User, code: str) -> None:

@@ -12,6 +12,7 @@ from app.accounts.forms import (
     CodeForm,
     ForgotPasswordForm,
     LoginForm,
+    PhoneForm,
     RegisterForm,
     ResendForm,
     ResetPasswordForm,
@@ -24,6 +25,7 @@ from app.extensions import db, limiter
 from app.i18n import current_language
 from app.policy import login_required, patient_data, public
 from app.security import safe_next
+from app.transaction import perform
 
 LOGIN_FAILED = _l("The email/mobile number or password is not correct.")
 
@@ -47,7 +49,7 @@ def _failed(response) -> bool:
 def _code_recipient_key() -> str:
     """Whose phone a code would go to: the signed-in account, the account typed on the form, or
     for no account what was typed; the same for every address the requests come from."""
-    if request.endpoint == "accounts.resend_code":
+    if request.endpoint in ("accounts.resend_code", "accounts.set_phone"):
         return f"account:{current_user.id}" if current_user.is_authenticated else "anonymous"
     typed = (request.form.get("identifier") or "").strip()[:254]
     user = accounts.find_by_login(typed)
@@ -90,6 +92,24 @@ def logout():
     return redirect(url_for("accounts.login"))
 
 
+def _add_service_reasons(form: RegisterForm) -> None:
+    """The form's own checks failed: add the account rules' reasons too, so every field that needs
+    fixing says so in this one answer. A field the form already refused is not checked again."""
+    def checked(field):
+        return None if field.errors else field.data
+
+    problems = accounts.registration_problems(email=checked(form.email), phone=checked(form.phone),
+                                              password=checked(form.password) or "")
+    if form.email.errors or form.phone.errors:
+        problems.pop("email", None)  # "give an email or a phone" would contradict the field's own message
+    for name, message in problems.items():
+        field = getattr(form, name, None) if name else None
+        if field is None:
+            flash(str(message), "danger")
+        elif not field.errors:
+            field.errors = [*field.errors, str(message)]
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(_setting("REGISTER_RATE_LIMIT"), methods=["POST"])
 @public
@@ -99,16 +119,19 @@ def register():
     form = RegisterForm()
     if request.method == "GET":
         form.locale.data = current_language()
-    if form.validate_on_submit():
-        try:
-            user = accounts.register_patient(
+    submitted = form.is_submitted()
+    if submitted and not form.validate():
+        _add_service_reasons(form)
+    elif submitted:
+        created = {}
+
+        def register_patient():
+            created["user"] = accounts.register_patient(
                 email=form.email.data, phone=form.phone.data, password=form.password.data,
                 display_name=form.display_name.data, locale=form.locale.data)
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(form)
-        else:
-            db.session.commit()
+
+        if perform(register_patient, form=form):
+            user = created["user"]
             start_session(user)
             if user.phone:
                 flash(_("Welcome! We sent a 6-digit code to %(phone)s.", phone=mask(user.phone)),
@@ -123,8 +146,8 @@ def register():
 @login_required
 def verify_phone():
     if not current_user.phone:
-        flash(_("Your account has no mobile number to verify."), "info")
-        return redirect(url_for("accounts.profile"))
+        flash(_("Add your mobile number first: we send the code to it."), "info")
+        return redirect(url_for("accounts.set_phone", next=safe_next(request.args.get("next"))))
     if current_user.phone_verified_at:
         flash(_("Your mobile number is already verified."), "info")
         return redirect(url_for("accounts.profile"))
@@ -138,9 +161,28 @@ def verify_phone():
         else:
             db.session.commit()
             flash(_("Your mobile number is verified."), "success")
-            return redirect(url_for("main.index"))
+            # Back to the step that asked for verification (recording a condition, booking), if any.
+            return redirect(safe_next(request.args.get("next")))
     return render_template("accounts/verify_phone.html", form=form, resend=ResendForm(),
                            phone=mask(current_user.phone))
+
+
+@bp.route("/phone", methods=["GET", "POST"])
+@_code_limit
+@login_required
+def set_phone():
+    """Add a mobile number (or correct one that was never verified), then verify it by code."""
+    next_page = safe_next(request.args.get("next"))
+    if current_user.has_verified_phone:
+        flash(_("Your mobile number is already verified."), "info")
+        return redirect(url_for("accounts.profile"))
+    form = PhoneForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if perform(lambda: accounts.set_phone(user, form.phone.data), form=form):
+            flash(_("We sent a code to %(phone)s.", phone=mask(user.phone)), "info")
+            return redirect(url_for("accounts.verify_phone", next=next_page))
+    return render_template("accounts/phone.html", form=form, current=mask(current_user.phone))
 
 
 @bp.route("/verify-phone/resend", methods=["POST"])

@@ -34,7 +34,9 @@ class StaffForm(FlaskForm):
     password = PasswordField(_l("Initial password"), validators=[DataRequired(REQUIRED)])
     locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     licence_number = StringField(_l("Licence number"), validators=[Optional(), Length(max=40)])
-    department = StringField(_l("Department"), validators=[Optional(), Length(max=80)])
+    # One of app.labels.DEPARTMENTS (choices set per request, in the reader's language); blank for staff
+    # who are not doctors. A value not in the list is refused by the choice check.
+    department = SelectField(_l("Department"))
     # Bounded: int() takes "١٢" and ids no column holds (the database would raise).
     home_store_id = SelectField(_l("Home store"), coerce=id_or_none, validate_choice=False)
     submit = SubmitField(_l("Create staff account"))
@@ -49,7 +51,9 @@ class StoreForm(FlaskForm):
                        description=_l("Capital letters, digits and hyphens, e.g. SH-XH-01."))
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(REQUIRED), Length(max=120)])
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(REQUIRED), Length(max=120)])
-    city = StringField(_l("City"), validators=[DataRequired(REQUIRED), Length(max=80)])
+    city = StringField(_l("City"), validators=[DataRequired(REQUIRED), Length(max=80)],
+                       render_kw={"list": "known-cities"},
+                       description=_l("A city the list knows is shown in each reader's language."))
     address = StringField(_l("Address"), validators=[DataRequired(REQUIRED), Length(max=255)])
     time_zone = SelectField(_l("Time zone"), validate_choice=False)
     latitude = StringField(_l("Latitude"), validators=[Optional(), Length(max=20)],

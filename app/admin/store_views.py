@@ -4,16 +4,17 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
-from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import Role
 from app.admin import bp
 from app.admin.forms import StoreForm
 from app.errors import DomainError
 from app.extensions import db
+from app.i18n import current_language
 from app.inventory.models import Store
 from app.inventory.store_admin import save_store
-from app.patients.identity import time_zones
+from app.labels import CITIES
+from app.patients.identity import time_zone_choices
 from app.policy import roles_required
 
 
@@ -23,7 +24,8 @@ def _form(store: Store | None = None) -> StoreForm:
         form.service_cities.data = "\n".join(area.city for area in store.service_cities)
     if store is None and not form.is_submitted():
         form.time_zone.data = "Asia/Shanghai"
-    form.time_zone.choices = [SelectChoice(zone, zone) for zone in time_zones()]
+    # The zones in use first, under the names people use, then the rest (as on the patient's profile).
+    form.time_zone.choices = time_zone_choices(current_language())
     return form
 
 
@@ -50,7 +52,8 @@ def new_store():
     if form.validate_on_submit() and (store := _save(None, form)) is not None:
         flash(_("Store %(code)s created.", code=store.code), "success")
         return redirect(url_for("admin.stores"), code=303)
-    return render_template("admin/store_form.html", form=form, store=None), 400 if form.errors else 200
+    return (render_template("admin/store_form.html", form=form, store=None, known_cities=CITIES),
+            400 if form.errors else 200)
 
 
 @bp.route("/stores/<int:store_id>", methods=["GET", "POST"])
@@ -63,4 +66,5 @@ def edit_store(store_id: int):
         return redirect(url_for("admin.stores"), code=303)
     db.session.rollback()  # a refused edit must not linger on the object the page shows
     store = db.session.get(Store, store_id)
-    return render_template("admin/store_form.html", form=form, store=store), 400 if form.errors else 200
+    return (render_template("admin/store_form.html", form=form, store=store, known_cities=CITIES),
+            400 if form.errors else 200)

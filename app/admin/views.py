@@ -15,10 +15,11 @@ from app.errors import DomainError
 from app.extensions import db
 from app.i18n import current_language
 from app.inventory.models import Store
+from app.labels import DEPARTMENTS
 from app.limits import PAGE
 from app.notifications.models import OutboundSms, SmsStatus
 from app.number_fields import arg_int
-from app.patients import services as patients
+from app.patients import queries as patients
 from app.policy import patient_data, roles_required
 
 PAGE_SIZE = 50
@@ -30,6 +31,12 @@ def _store_choices():
     return [SelectChoice(0, "—")] + [
         SelectChoice(s.id, f"{s.code} · {s.display_name(lang)}") for s in stores
     ]
+
+
+def _department_choices():
+    lang = current_language()
+    return [SelectChoice("", "—")] + [SelectChoice(name.en, name.zh if lang == "zh" else name.en)
+                                      for name in DEPARTMENTS]
 
 
 @bp.route("/")
@@ -76,6 +83,7 @@ def users():
 def new_staff():
     form = StaffForm()
     form.home_store_id.choices = _store_choices()
+    form.department.choices = _department_choices()
     if form.validate_on_submit():
         store = db.session.get(Store, form.home_store_id.data) if form.home_store_id.data else None
         try:

@@ -7,10 +7,11 @@ from flask import flash, render_template, request
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app import limits, numbers
 from app.accounts.models import Role
-from app.audit import bp
+from app.audit import bp, labels
 from app.audit.models import AuditEvent
 from app.audit.services import record
 from app.extensions import db
@@ -57,7 +58,8 @@ def _id_filter(name: str, label) -> int | None:
 def events():
     args = request.args
     page = arg_int("page", limits.PAGE, 1)
-    statement = select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    statement = (select(AuditEvent).options(selectinload(AuditEvent.actor), selectinload(AuditEvent.patient))
+                 .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()))
     # Actions and object types are short identifiers (at most 60 characters).
     if action := args.get("action", "").strip()[:60]:
         statement = statement.where(AuditEvent.action.startswith(action, autoescape=True))
@@ -76,7 +78,12 @@ def events():
     # page does not list its own visit.
     record("audit.viewed", object_type="audit_events",
            detail=request.query_string.decode("utf-8", "replace") or "-")
+    # The names are translated once per page, not once per row; the filter lists them by code, which
+    # keeps a subject's actions together.
+    action_labels = {code: str(label) for code, label in labels.ACTIONS.items()}
     body = render_template("audit/events.html", events=rows[:PAGE_SIZE],
-                           has_next=len(rows) > PAGE_SIZE, page=page, args=args)
+                           has_next=len(rows) > PAGE_SIZE, page=page, args=args, action_labels=action_labels,
+                           action_choices=sorted(action_labels.items()),
+                           object_labels={kind: str(label) for kind, label in labels.OBJECTS.items()})
     db.session.commit()
     return body

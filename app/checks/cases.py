@@ -25,7 +25,7 @@ from app.patients.models import AllergyKind, Sex
 from app.patients.models import Severity as ReactionSeverity
 from app.prescribing.models import Frequency, PrescribedUnit, SupplyCategory
 from app.prescribing.quantity import exact_units_per_dose
-from app.prescribing.services import MAX_ITEMS
+from app.prescribing.rules import MAX_ITEMS
 
 ATC_CODE = re.compile(r"^[A-Z]\d\d[A-Z][A-Z]\d\d$")
 MODIFIED_RELEASE = frozenset({DosageForm.SUSTAINED_RELEASE_TABLET, DosageForm.CONTROLLED_RELEASE_TABLET,

@@ -6,14 +6,14 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from app.checks import cases, engine, knowledge
+from app.checks import cases, engine, knowledge, loader
 
 checks = AppGroup("checks", help="Automatic prescription checks: run a case, validate the knowledge base.")
 
 
 def _knowledge_base(directory: str | None = None) -> knowledge.KnowledgeBase:
     try:
-        return knowledge.load(Path(directory)) if directory else knowledge.get()
+        return loader.load(Path(directory)) if directory else loader.get()
     except knowledge.KnowledgeBaseError as error:
         raise click.ClickException("the knowledge base has problems:\n" + str(error)) from None
 

@@ -12,14 +12,14 @@ from enum import StrEnum
 from fractions import Fraction
 from itertools import combinations
 
-from app.checks import knowledge
+from app.checks import loader
 from app.checks.knowledge import Kind, KnowledgeBase, Profile, Rule, Severity
 from app.drugs.models import ControlledClass, DosageForm, PackUnit, Route, StrengthUnit
 from app.errors import DomainError
 from app.patients import catalog as patient_catalog
 from app.prescribing import quantity
 from app.prescribing.models import Frequency, SupplyCategory
-from app.prescribing.services import NEVER_LONG, SUPPLY_LIMIT_DAYS
+from app.prescribing.rules import NEVER_LONG, SUPPLY_LIMIT_DAYS
 
 __all__ = ["ActiveMedication", "DrugFacts", "Finding", "Kind", "Line", "OtherOn", "PatientAllergy",
            "PatientContext", "Severity", "check"]
@@ -202,7 +202,7 @@ class _Findings:
 def check(lines, context: PatientContext | None = None, supply_category=SupplyCategory.NORMAL,
           kb: KnowledgeBase | None = None) -> list[Finding]:
     """Every finding for the prescription `lines` given the patient, worst first, in a stable order."""
-    kb = kb or knowledge.get()
+    kb = kb or loader.get()
     context = context or PatientContext()
     supply_category = SupplyCategory(supply_category)
     lines = list(lines)
@@ -251,7 +251,7 @@ def _check_line(kb: KnowledgeBase, line: Line, category: SupplyCategory, found: 
         found.add(kb.rules["weekly-only"], line, en | {"frequency": freq_en}, zh | {"frequency": freq_zh})
     _check_max_dose(kb, line, found, en | {"frequency": freq_en}, zh | {"frequency": freq_zh})
     if category == SupplyCategory.LONG:
-        # 长期处方管理规范: these may never be on a long prescription (the same rule as services.py).
+        # 长期处方管理规范: never on a long prescription (app/prescribing/rules.py, as at signing).
         if drug.controlled_class in NEVER_LONG:
             found.add(kb.rules["long-excluded-controlled"], line, en, zh)
         if drug.is_antimicrobial:

@@ -1,10 +1,9 @@
-"""The knowledge base of the automatic checks: data files loaded, validated and indexed once per process."""
+"""The knowledge base of the automatic checks: its rules and the indexes built over them once."""
 
 # The rules are data, not code (app/checks/data/README.md describes the files), so a pharmacist can
 # review and change them; everything the engine needs per drug is precomputed here once, which is
 # what keeps a check of a whole prescription well under a millisecond.
 
-import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -212,35 +211,3 @@ class KnowledgeBase:
         return {"interactions": len(self.interactions), "groups": len(self.groups),
                 "allergy_classes": len(self.allergy_classes), "cross_reactivity": len(self.cross_reactivity),
                 "duplicate_classes": len(self.duplicates), "fixed_rules": len(self.rules)}
-
-
-# ---- the process-wide copy ------------------------------------------------------------------------
-
-_lock = threading.Lock()
-_current: KnowledgeBase | None = None
-
-
-def load(directory: Path = DATA_DIR) -> KnowledgeBase:
-    """Read and validate every file; KnowledgeBaseError lists each problem by file, line and column."""
-    from app.checks.validation import read_knowledge_base
-
-    return read_knowledge_base(directory)
-
-
-def get() -> KnowledgeBase:
-    """The shipped knowledge base, loaded on first use and then shared by every check in the process."""
-    global _current
-    if _current is None:
-        with _lock:
-            if _current is None:
-                _current = load()
-    return _current
-
-
-def reload(directory: Path = DATA_DIR) -> KnowledgeBase:
-    """Replace the shared copy after the files changed; the old one stays in use if the new one is bad."""
-    global _current
-    fresh = load(directory)
-    with _lock:
-        _current = fresh
-    return fresh

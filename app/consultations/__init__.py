@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("consultations", __name__, url_prefix="/consultations")
 
-from app.consultations import views  # noqa: E402,F401
+from app.consultations import doctor_views, views  # noqa: E402,F401

@@ -23,3 +23,14 @@ def require_participant(consultation, user) -> None:
         require_patient(consultation, user)
     else:
         require_doctor(consultation, user)
+
+
+def require_verified_phone(patient, refusal) -> None:
+    """Booking and paying are for patients whose mobile number is verified: the doctor, the pharmacy
+    and the courier reach them on it, and the SMS code is what ties the account to a person."""
+    if patient is None or patient.phone_verified_at is None:
+        raise DomainError(refusal)
+
+
+PHONE_UNVERIFIED_BOOKING = _l("Verify your mobile number before booking a consultation.")
+PHONE_UNVERIFIED_PAYMENT = _l("Verify your mobile number before paying.")

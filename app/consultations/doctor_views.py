@@ -6,14 +6,22 @@ from flask_login import current_user
 
 from app.accounts.models import Role
 from app.audit.services import record
-from app.consultations import bp
+from app.consultations import bp, queries
 from app.consultations import services as consultations
 from app.consultations.forms import AcceptForm, CompleteForm, DeclineForm, NoteForm, ReferForm
+from app.consultations.pages import (
+    audited_view,
+    flash_after_money,
+    load,
+    refusal_audited,
+    render_detail,
+    to_detail,
+)
 from app.consultations.states import ConsultationStatus
-from app.consultations.views import act, audited_view, load, render_detail
 from app.database import utcnow
 from app.extensions import db
 from app.policy import patient_data, roles_required
+from app.transaction import perform
 
 S = ConsultationStatus
 CLOSED_BY_DOCTOR = (S.COMPLETED, S.REFERRED, S.DECLINED)
@@ -24,9 +32,9 @@ CLOSED_BY_DOCTOR = (S.COMPLETED, S.REFERRED, S.DECLINED)
 @patient_data
 def queue():
     doctor = current_user._get_current_object()
-    waiting = consultations.doctor_queue(doctor)
-    in_progress = consultations.doctor_consultations(doctor, [S.IN_PROGRESS])
-    recent = consultations.doctor_consultations(doctor, CLOSED_BY_DOCTOR)[:20]
+    waiting = queries.doctor_queue(doctor)
+    in_progress = queries.doctor_consultations(doctor, [S.IN_PROGRESS])
+    recent = queries.doctor_consultations(doctor, CLOSED_BY_DOCTOR)[:20]
     # The queue names patients: one audit row per patient shown.
     for consultation in {c.patient_id: c for c in waiting + in_progress + recent}.values():
         record("consultation.queue_viewed", obj=consultation, patient=consultation.patient_id)
@@ -51,10 +59,15 @@ def _form_ok(form, consultation, name: str):
 @patient_data
 def accept(consultation_id: int):
     consultation = load(consultation_id)
-    return _form_ok(AcceptForm(), consultation, "accept_form") or act(
-        consultation, consultations.accept, _("Consultation accepted. The consultation fee has been taken."),
-        money_pending=_("Consultation accepted. The consultation fee will be taken from the patient's card "
-                        "shortly."))
+    doctor = current_user._get_current_object()
+    if invalid := _form_ok(AcceptForm(), consultation, "accept_form"):
+        return invalid
+    if perform(lambda: consultations.accept(consultation, doctor), refused=refusal_audited(consultation)):
+        flash_after_money(
+            consultation, _("Consultation accepted. The consultation fee has been taken."),
+            money_pending=_("Consultation accepted. The consultation fee will be taken from the patient's "
+                            "card shortly."))
+    return to_detail(consultation)
 
 
 @bp.route("/<int:consultation_id>/decline", methods=["POST"])
@@ -62,13 +75,18 @@ def accept(consultation_id: int):
 @patient_data
 def decline(consultation_id: int):
     consultation = load(consultation_id)
+    doctor = current_user._get_current_object()
     form = DeclineForm()
-    return _form_ok(form, consultation, "decline_form") or act(
-        consultation, consultations.decline,
-        _("Consultation declined. The amount held on the patient's card has been released."),
-        form.reason.data,
-        money_pending=_("Consultation declined. The amount held on the patient's card will be released "
-                        "shortly."))
+    if invalid := _form_ok(form, consultation, "decline_form"):
+        return invalid
+    if perform(lambda: consultations.decline(consultation, doctor, form.reason.data),
+               refused=refusal_audited(consultation)):
+        flash_after_money(
+            consultation,
+            _("Consultation declined. The amount held on the patient's card has been released."),
+            money_pending=_("Consultation declined. The amount held on the patient's card will be released "
+                            "shortly."))
+    return to_detail(consultation)
 
 
 @bp.route("/<int:consultation_id>/note", methods=["POST"])
@@ -76,12 +94,15 @@ def decline(consultation_id: int):
 @patient_data
 def note(consultation_id: int):
     consultation = load(consultation_id)
+    doctor = current_user._get_current_object()
     form = NoteForm()
-    return _form_ok(form, consultation, "note_form") or act(
-        consultation, lambda c, doctor: consultations.save_note(
-            c, doctor, complaint=form.complaint.data, findings=form.findings.data,
-            assessment=form.assessment.data, plan=form.plan.data),
-        _("Note saved."))
+    if invalid := _form_ok(form, consultation, "note_form"):
+        return invalid
+    perform(lambda: consultations.save_note(
+        consultation, doctor, complaint=form.complaint.data, findings=form.findings.data,
+        assessment=form.assessment.data, plan=form.plan.data),
+        success=_("Note saved."), refused=refusal_audited(consultation))
+    return to_detail(consultation)
 
 
 @bp.route("/<int:consultation_id>/complete", methods=["POST"])
@@ -89,8 +110,12 @@ def note(consultation_id: int):
 @patient_data
 def complete(consultation_id: int):
     consultation = load(consultation_id)
-    return _form_ok(CompleteForm(), consultation, "complete_form") or act(
-        consultation, consultations.complete, _("Consultation completed."))
+    doctor = current_user._get_current_object()
+    if invalid := _form_ok(CompleteForm(), consultation, "complete_form"):
+        return invalid
+    perform(lambda: consultations.complete(consultation, doctor), success=_("Consultation completed."),
+            refused=refusal_audited(consultation))
+    return to_detail(consultation)
 
 
 @bp.route("/<int:consultation_id>/refer", methods=["POST"])
@@ -98,10 +123,15 @@ def complete(consultation_id: int):
 @patient_data
 def refer(consultation_id: int):
     consultation = load(consultation_id)
+    doctor = current_user._get_current_object()
     form = ReferForm()
-    return _form_ok(form, consultation, "refer_form") or act(
-        consultation, consultations.refer,
-        _("Consultation ended: the patient is asked to visit in person and the fee is refunded."),
-        form.reason.data,
-        money_pending=_("Consultation ended: the patient is asked to visit in person; the fee will be "
-                        "refunded shortly."))
+    if invalid := _form_ok(form, consultation, "refer_form"):
+        return invalid
+    if perform(lambda: consultations.refer(consultation, doctor, form.reason.data),
+               refused=refusal_audited(consultation)):
+        flash_after_money(
+            consultation, _("Consultation ended: the patient is asked to visit in person and the fee is "
+                            "refunded."),
+            money_pending=_("Consultation ended: the patient is asked to visit in person; the fee will be "
+                            "refunded shortly."))
+    return to_detail(consultation)

@@ -41,7 +41,7 @@ class PayForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
-    submit = SubmitField(_l("Cancel consultation"))
+    submit = SubmitField(_l("Yes, cancel the consultation"))
 
 
 class RateForm(FlaskForm):

@@ -9,6 +9,9 @@ from app.consultations.states import ConsultationStatus
 from app.database import UTCDateTime, enum_column, utcnow
 from app.extensions import db
 
+# The payable_type of a consultation's payments (app/payments knows payables only by this name).
+PAYABLE = "consultation"
+
 
 class Consultation(db.Model):
     __tablename__ = "consultations"

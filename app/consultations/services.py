@@ -5,14 +5,21 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, or_, select
 
-from app.accounts.models import DoctorProfile, Role, User
+from app.accounts.models import Role, User
 from app.audit.services import record
-from app.consultations.actors import require_doctor, require_participant, require_patient
-from app.consultations.models import Consultation, ConsultationAttachment, ConsultationMessage
+from app.consultations.actors import (
+    PHONE_UNVERIFIED_BOOKING,
+    PHONE_UNVERIFIED_PAYMENT,
+    require_doctor,
+    require_participant,
+    require_patient,
+    require_verified_phone,
+)
+from app.consultations.models import PAYABLE, Consultation, ConsultationAttachment, ConsultationMessage
 from app.consultations.quotas import check_unpaid_bookings, check_unpaid_uploads
-from app.consultations.states import MACHINE, STATUS_CHANGE_REFUSED, ConsultationStatus  # noqa: F401
+from app.consultations.states import MACHINE, ConsultationStatus
 from app.database import claim, utcnow
 from app.errors import DomainError
 from app.extensions import db
@@ -24,62 +31,16 @@ from app.policy import patient_access_rules, upload_access_rules
 
 log = logging.getLogger(__name__)
 
-PAYABLE = "consultation"
 S = ConsultationStatus
 
 
-# ---- reading -------------------------------------------------------------------------------------
-
-def queue_length_query():
-    """Waiting consultations per doctor: what a patient sees before choosing."""
-    return (select(Consultation.doctor_id, func.count().label("waiting"))
-            .where(Consultation.status == S.WAITING).group_by(Consultation.doctor_id).subquery())
-
-
-def bookable_doctors(department: str | None = None) -> list[tuple[User, int]]:
-    """Verified, active doctors with their current queue length, shortest queue first."""
-    queues = queue_length_query()
-    waiting = func.coalesce(queues.c.waiting, 0)
-    statement = (select(User, waiting).join(DoctorProfile, DoctorProfile.user_id == User.id)
-                 .outerjoin(queues, queues.c.doctor_id == User.id)
-                 .where(User.role == Role.DOCTOR, User.is_active.is_(True),
-                        DoctorProfile.is_verified.is_(True))
-                 .order_by(DoctorProfile.department, waiting, User.display_name))
-    if department:
-        statement = statement.where(DoctorProfile.department == department)
-    return [(doctor, count) for doctor, count in db.session.execute(statement)]
-
-
-def departments() -> list[str]:
-    return list(db.session.scalars(
-        select(DoctorProfile.department).join(User, User.id == DoctorProfile.user_id)
-        .where(DoctorProfile.is_verified.is_(True), User.is_active.is_(True))
-        .distinct().order_by(DoctorProfile.department)))
-
+# ---- what other features ask: conditions to book for, who may see what --------------------------------
 
 def verified_conditions(patient) -> list[Condition]:
     return list(db.session.scalars(
         select(Condition).where(Condition.patient_id == patient.id,
                                 Condition.status == ConditionStatus.VERIFIED)
         .order_by(Condition.diagnosed_on.desc())))
-
-
-def for_patient(patient) -> list[Consultation]:
-    return list(db.session.scalars(select(Consultation).where(Consultation.patient_id == patient.id)
-                                   .order_by(Consultation.created_at.desc(), Consultation.id.desc())))
-
-
-def doctor_queue(doctor) -> list[Consultation]:
-    """Paid consultations waiting for this doctor, the longest-waiting first."""
-    return list(db.session.scalars(
-        select(Consultation).where(Consultation.doctor_id == doctor.id, Consultation.status == S.WAITING)
-        .order_by(Consultation.paid_at, Consultation.id)))
-
-
-def doctor_consultations(doctor, statuses) -> list[Consultation]:
-    return list(db.session.scalars(
-        select(Consultation).where(Consultation.doctor_id == doctor.id, Consultation.status.in_(statuses))
-        .order_by(Consultation.accepted_at.desc(), Consultation.id.desc()).limit(50)))
 
 
 # What a doctor sees of their consultations, and through them of the patient: one waiting in their
@@ -120,20 +81,6 @@ def file_visible(user, upload) -> bool:
     return any(visible_to(consultation, user) for consultation in owners)
 
 
-def messages_after(consultation: Consultation, after_id: int = 0) -> list[ConsultationMessage]:
-    return list(db.session.scalars(
-        select(ConsultationMessage).where(ConsultationMessage.consultation_id == consultation.id,
-                                          ConsultationMessage.id > after_id)
-        .order_by(ConsultationMessage.id)))
-
-
-def current_payment(consultation: Consultation) -> Payment | None:
-    """The live payment, else the latest one (to show why it failed)."""
-    return payments.live_payment(PAYABLE, consultation.id) or db.session.scalar(
-        select(Payment).where(Payment.payable_type == PAYABLE, Payment.payable_id == consultation.id)
-        .order_by(Payment.id.desc()))
-
-
 # ---- changing ------------------------------------------------------------------------------------
 
 def _locked(consultation: Consultation) -> Consultation:
@@ -172,6 +119,7 @@ def book(patient, *, condition_id, doctor_id, reason: str, files=()) -> Consulta
     and while the patient already has CONSULTATION_MAX_UNPAID unpaid bookings open."""
     if patient is None or patient.role != Role.PATIENT:
         raise DomainError(_l("Only a patient can book a consultation."))
+    require_verified_phone(patient, PHONE_UNVERIFIED_BOOKING)
     condition = db.session.get(Condition, condition_id) if condition_id else None
     if condition is None or condition.patient_id != patient.id:
         raise DomainError({"condition_id": _l("Choose one of your own conditions.")})
@@ -214,11 +162,15 @@ def book(patient, *, condition_id, doctor_id, reason: str, files=()) -> Consulta
 
 
 def start_payment(consultation: Consultation, *, method_type: str = "card") -> Payment:
-    """The pending payment row; the view commits it before asking Stripe (see attach_intent)."""
+    """The pending payment row for payments.start, which commits it before asking Stripe."""
     consultation = _locked(consultation)
+    require_verified_phone(consultation.patient, PHONE_UNVERIFIED_PAYMENT)
     if consultation.status != S.AWAITING_PAYMENT:
         raise DomainError(_l("This consultation has already been paid.") if consultation.paid_at
                           else _l("This consultation can no longer be paid."))
+    live = payments.live_payment(PAYABLE, consultation.id)
+    if live is not None and not live.stripe_payment_intent_id:
+        return live  # its intent was never created (the request died): completed, not duplicated
     return payments.create_payment(payable_type=PAYABLE, payable_id=consultation.id,
                                    patient=consultation.patient, amount_fen=consultation.fee_fen,
                                    method_type=method_type)

@@ -9,115 +9,36 @@ from wtforms.fields.choices import SelectChoice
 from app import numbers
 from app.accounts.models import Role
 from app.audit.services import record
-from app.consultations import bp
+from app.consultations import bp, queries
 from app.consultations import services as consultations
-from app.consultations.forms import (
-    AcceptForm,
-    BookForm,
-    CancelForm,
-    CompleteForm,
-    DeclineForm,
-    MessageForm,
-    NoteForm,
-    PayForm,
-    RateForm,
-    ReferForm,
+from app.consultations.actors import PHONE_UNVERIFIED_BOOKING, PHONE_UNVERIFIED_PAYMENT
+from app.consultations.forms import BookForm, CancelForm, MessageForm, PayForm, RateForm
+from app.consultations.models import PAYABLE
+from app.consultations.pages import (
+    PARTICIPANTS,
+    audit_poll,
+    audited_view,
+    flash_after_money,
+    load,
+    phone_verified,
+    polled,
+    refusal_audited,
+    render_detail,
+    state_of,
+    to_detail,
 )
-from app.consultations.models import Consultation
-from app.consultations.record import patient_record
 from app.consultations.states import OPEN_STATUSES, ConsultationStatus
-from app.database import utcnow
-from app.errors import DomainError
 from app.extensions import db
 from app.i18n import current_language
-from app.integrations.stripe_gateway import gateway
 from app.patients import catalog
-from app.payments import operations as payment_operations
 from app.payments import services as payments
 from app.payments.models import PaymentStatus
 from app.policy import patient_data, roles_required
 from app.security import allow_in_csp
+from app.transaction import perform
 
 S = ConsultationStatus
-PARTICIPANTS = (Role.PATIENT, Role.DOCTOR)
-# How often an open page asks for news: quickly while a payment is confirmed or a conversation runs,
-# slowly while a paid consultation waits in the queue (each poll is an audited read).
-POLL_MILLISECONDS = {"confirming": 3000, "in_progress": 4000, "waiting": 15000}
-
-
-def load(consultation_id: int) -> Consultation:
-    """The consultation, if the signed-in user is one of its two participants; 404 otherwise."""
-    consultation = db.session.get(Consultation, consultation_id)
-    if consultation is None or not consultations.visible_to(consultation, current_user):
-        abort(404)
-    return consultation
-
-
-def state_of(consultation: Consultation) -> str:
-    """What the polling script compares: a change in a status, or in a prescription the user sees,
-    means the page is out of date."""
-    from app.prescribing import queries as prescriptions
-
-    payment = consultations.current_payment(consultation)
-    shown = prescriptions.for_consultation(consultation, current_user)
-    seen = ",".join(prescriptions.digest(p) for p in shown)
-    return f"{consultation.status}/{payment.status if payment else ''}/{seen}"
-
-
-def render_detail(consultation: Consultation, code: int = 200, **forms):
-    """The consultation page; forms with errors from a failed action are passed in."""
-    from app.prescribing import queries as prescriptions
-    from app.prescribing import views as prescribing_views
-
-    is_doctor = current_user.role == Role.DOCTOR
-    payment = consultations.current_payment(consultation)
-    confirming = (consultation.status == S.AWAITING_PAYMENT and payment is not None
-                  and payment.status == PaymentStatus.PENDING and bool(payment.stripe_payment_intent_id))
-    context = dict(
-        consultation=consultation, payment=payment, confirming=confirming, is_doctor=is_doctor,
-        messages=consultations.messages_after(consultation), state=state_of(consultation),
-        poll_ms=POLL_MILLISECONDS.get("confirming" if confirming else str(consultation.status)),
-        now=utcnow(),
-        record=patient_record(consultation) if is_doctor else None,
-        prescriptions=prescriptions.for_consultation(consultation, current_user),
-        message_form=forms.get("message_form") or MessageForm(formdata=None),
-    )
-    if is_doctor:
-        context.update(prescription_form=prescribing_views.start_form_for(consultation),
-                       accept_form=AcceptForm(formdata=None),
-                       decline_form=forms.get("decline_form") or DeclineForm(formdata=None),
-                       refer_form=forms.get("refer_form") or ReferForm(formdata=None),
-                       complete_form=CompleteForm(formdata=None),
-                       note_form=forms.get("note_form") or NoteForm(formdata=None, obj=consultation))
-    else:
-        context.update(cancel_form=CancelForm(formdata=None),
-                       rate_form=forms.get("rate_form") or RateForm(formdata=None))
-    return render_template("consultations/detail.html", **context), code
-
-
-def audited_view(consultation: Consultation, action: str = "consultation.viewed") -> None:
-    record(action, obj=consultation, patient=consultation.patient_id)
-
-
-def act(consultation: Consultation, verb, success: str, *args, money_pending: str | None = None):
-    """Run one state change as one transaction; a refusal is flashed and nothing is kept.
-
-    The money it moves (capture, release, refund) was recorded with it; it is sent to Stripe here,
-    after the commit, with no row locked. If Stripe does not answer at once, the worker retries and
-    the user reads `money_pending` instead of `success`.
-    """
-    try:
-        verb(consultation, current_user._get_current_object(), *args)
-    except DomainError as error:
-        db.session.rollback()
-        error.apply_to(None)
-        audited_view(consultation, "consultation.action_refused")
-        db.session.commit()
-    else:
-        db.session.commit()
-        settled = payment_operations.perform_for_payable(consultations.PAYABLE, consultation.id)
-        flash(success if settled or money_pending is None else money_pending, "success")
-    return redirect(url_for("consultations.detail", consultation_id=consultation.id), code=303)
+CANCELLABLE = (S.AWAITING_PAYMENT, S.WAITING)
 
 
 # ---- patient ---------------------------------------------------------------------------------------
@@ -127,7 +48,7 @@ def act(consultation: Consultation, verb, success: str, *args, money_pending: st
 @patient_data
 def index():
     patient = current_user._get_current_object()
-    items = consultations.for_patient(patient)
+    items = queries.for_patient(patient)
     record("consultation.list_viewed", patient=patient)
     db.session.commit()
     return render_template("consultations/index.html", consultations=items, open_statuses=OPEN_STATUSES)
@@ -136,27 +57,24 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(Role.PATIENT)
 @patient_data
+@phone_verified(PHONE_UNVERIFIED_BOOKING)
 def book():
     patient = current_user._get_current_object()
     department = request.args.get("department", "").strip()
     form = BookForm()
+    if request.method == "GET":  # "book again" from the patient's home names the condition
+        form.condition_id.data = numbers.id_or_none(request.args.get("condition_id", ""))
     if form.validate_on_submit():
+        booked = []
         files = [f for f in form.attachments.data or [] if f and f.filename]
-        try:
-            consultation = consultations.book(
+        done = _("Your consultation is booked. Pay the consultation fee to join the doctor's queue.")
+        if perform(lambda: booked.append(consultations.book(
                 patient, condition_id=form.condition_id.data, doctor_id=form.doctor_id.data,
-                reason=form.reason.data, files=files)
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("Your consultation is booked. Pay the consultation fee to join the doctor's queue."),
-                  "success")
-            return redirect(url_for("consultations.pay", consultation_id=consultation.id), code=303)
+                reason=form.reason.data, files=files)), form=form, success=done):
+            return redirect(url_for("consultations.pay", consultation_id=booked[0].id), code=303)
     # Read after any rollback, so the page shows what is really stored.
     conditions = consultations.verified_conditions(patient)
-    doctors = consultations.bookable_doctors(department or None)
+    doctors = queries.bookable_doctors(department or None)
     language = current_language()
     form.condition_id.choices = [
         SelectChoice(c.id, f"{catalog.icd10_name(c.icd10_code, language, c.name)} ({c.icd10_code})")
@@ -166,7 +84,7 @@ def book():
     record("consultation.booking_form_viewed", patient=patient)
     db.session.commit()
     return render_template("consultations/book.html", form=form, conditions=conditions, doctors=doctors,
-                           departments=consultations.departments(), department=department)
+                           departments=queries.departments(), department=department)
 
 
 @bp.route("/<int:consultation_id>")
@@ -182,65 +100,47 @@ def detail(consultation_id: int):
 @bp.route("/<int:consultation_id>/pay", methods=["GET", "POST"])
 @roles_required(Role.PATIENT)
 @patient_data
+@phone_verified(PHONE_UNVERIFIED_PAYMENT)
 def pay(consultation_id: int):
     consultation = load(consultation_id)
-    stripe = gateway()
-    detail_url = url_for("consultations.detail", consultation_id=consultation.id)
+    test_cards = current_app.config["STRIPE_TEST_CARDS"]
     if consultation.status != S.AWAITING_PAYMENT:
         audited_view(consultation)
         db.session.commit()
         flash(_("This consultation has already been paid.") if consultation.paid_at
               else _("This consultation can no longer be paid."), "info")
-        return redirect(detail_url, code=303)
-    live = payments.live_payment(consultations.PAYABLE, consultation.id)
+        return to_detail(consultation)
+    live = payments.live_payment(PAYABLE, consultation.id)
     if live is not None and live.stripe_payment_intent_id and live.status == PaymentStatus.PENDING:
-        if not stripe.is_local:  # back on the page before finishing: show the same Payment Element
+        if not test_cards:  # back on the page before finishing: show the same Payment Element
             audited_view(consultation)
             db.session.commit()
-            return payment_element(consultation, stripe.retrieve(live.stripe_payment_intent_id))
-        if request.method == "GET":
+            return payment_element(consultation, payments.resume(live))
+        if request.method == "GET":  # a test card confirms at once: the page says how it went
             audited_view(consultation)
             db.session.commit()
-            return redirect(detail_url, code=303)
+            return to_detail(consultation)
     form = PayForm()
     form.test_card.choices = ([SelectChoice(card, label) for card, label in payments.TEST_CARDS.items()]
-                              if stripe.is_local else [])
+                              if test_cards else [])
     if form.validate_on_submit():
-        intent = start_payment(consultation, form, live, stripe.is_local)
-        if intent is not None and stripe.is_local:
+        started = []
+
+        def start():
+            started.append(payments.start(
+                lambda: consultations.start_payment(consultation, method_type=form.method_type.data),
+                test_card=form.test_card.data))
+            audited_view(consultation, "consultation.payment_started")
+
+        if perform(start, form=form):
+            if not test_cards:
+                return payment_element(consultation, started[0])
             flash(_("Thank you. We are confirming your payment with the bank."), "info")
-            return redirect(detail_url, code=303)
-        if intent is not None:
-            return payment_element(consultation, intent)
+            return to_detail(consultation)
     audited_view(consultation)
     db.session.commit()
     return render_template("consultations/pay.html", consultation=consultation, form=form,
-                           is_local=stripe.is_local, payment=consultations.current_payment(consultation))
-
-
-def start_payment(consultation, form, live, is_local: bool):
-    """Create the payment (committed before Stripe is asked) and its intent; None with errors on `form`."""
-    if is_local and not form.test_card.data:
-        form.test_card.errors = [_("Choose a test card.")]
-        return None
-    try:
-        # A pending row whose intent was never created (the request died) is completed, not duplicated.
-        payment = live if live is not None and not live.stripe_payment_intent_id else \
-            consultations.start_payment(consultation, method_type=form.method_type.data)
-    except DomainError as error:
-        db.session.rollback()
-        error.apply_to(form)
-        return None
-    db.session.commit()  # the idempotency key belongs to this row: it must exist before Stripe is asked
-    try:
-        intent = payments.attach_intent(payment, form.test_card.data if is_local else None)
-    except DomainError as error:
-        db.session.commit()  # keep the declined payment and its audit row
-        error.apply_to(form)
-        return None
-    audited_view(consultation, "consultation.payment_started")
-    db.session.commit()
-    return intent
+                           test_cards=test_cards, payment=queries.current_payment(consultation))
 
 
 def payment_element(consultation, intent):
@@ -254,17 +154,31 @@ def payment_element(consultation, intent):
         return_url=url_for("consultations.detail", consultation_id=consultation.id, _external=True))
 
 
-@bp.route("/<int:consultation_id>/cancel", methods=["POST"])
+@bp.route("/<int:consultation_id>/cancel", methods=["GET", "POST"])
 @roles_required(Role.PATIENT)
 @patient_data
 def cancel(consultation_id: int):
+    """GET asks "are you sure?" on a page of its own, so it needs no script; POST cancels."""
     consultation = load(consultation_id)
-    if not CancelForm().validate_on_submit():
+    form = CancelForm()
+    if request.method == "GET":
+        audited_view(consultation)
+        db.session.commit()
+        if consultation.status not in CANCELLABLE:
+            flash(_("A consultation can only be cancelled before a doctor accepts it."), "info")
+            return to_detail(consultation)
+        return render_template("consultations/cancel.html", consultation=consultation, form=form,
+                               payment=queries.current_payment(consultation))
+    if not form.validate_on_submit():
         abort(400)
-    return act(consultation, consultations.cancel,
-               _("Your consultation is cancelled. Any amount held on your card has been released."),
-               money_pending=_("Your consultation is cancelled. The amount held on your card will be "
-                               "released shortly."))
+    patient = current_user._get_current_object()
+    if perform(lambda: consultations.cancel(consultation, patient), refused=refusal_audited(consultation)):
+        flash_after_money(
+            consultation,
+            _("Your consultation is cancelled. Any amount held on your card has been released."),
+            money_pending=_("Your consultation is cancelled. The amount held on your card will be "
+                            "released shortly."))
+    return to_detail(consultation)
 
 
 @bp.route("/<int:consultation_id>/rate", methods=["POST"])
@@ -277,8 +191,10 @@ def rate(consultation_id: int):
         audited_view(consultation)
         db.session.commit()
         return render_detail(consultation, 400, rate_form=form)
-    return act(consultation, consultations.rate, _("Thank you for your rating."),
-               form.rating.data, form.comment.data)
+    patient = current_user._get_current_object()
+    perform(lambda: consultations.rate(consultation, patient, form.rating.data, form.comment.data),
+            success=_("Thank you for your rating."), refused=refusal_audited(consultation))
+    return to_detail(consultation)
 
 
 # ---- both participants -------------------------------------------------------------------------------
@@ -289,17 +205,12 @@ def rate(consultation_id: int):
 def post_message(consultation_id: int):
     consultation = load(consultation_id)
     form = MessageForm()
-    if form.validate_on_submit():
-        try:
-            consultations.post_message(consultation, current_user._get_current_object(), form.body.data,
-                                       form.attachment.data)
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(form)
-        else:
-            db.session.commit()
-            return redirect(url_for("consultations.detail", consultation_id=consultation.id,
-                                    _anchor="message-form"), code=303)
+    sender = current_user._get_current_object()
+    if form.validate_on_submit() and perform(
+            lambda: consultations.post_message(consultation, sender, form.body.data, form.attachment.data),
+            form=form):
+        return redirect(url_for("consultations.detail", consultation_id=consultation.id,
+                                _anchor="message-form"), code=303)
     audited_view(consultation, "consultation.message_refused")
     db.session.commit()
     return render_detail(consultation, 400, message_form=form)
@@ -320,27 +231,25 @@ def message_json(message) -> dict:
 
 @bp.route("/<int:consultation_id>/messages")
 @roles_required(*PARTICIPANTS)
-@patient_data
+@polled
 def messages(consultation_id: int):
+    """New messages after `after` (the last id the page has) and the state, compared with `state`."""
     consultation = load(consultation_id)
     after_id = numbers.id_or_none(request.args.get("after", "")) or 0
-    found = consultations.messages_after(consultation, after_id)
-    audited_view(consultation, "consultation.messages_read")
-    db.session.commit()
-    return jsonify(messages=[message_json(m) for m in found], status=str(consultation.status),
-                   state=state_of(consultation))
+    found = queries.messages_after(consultation, after_id)
+    state = state_of(consultation)
+    audit_poll(consultation, "consultation.messages_read", bool(found) or state != request.args.get("state"))
+    return jsonify(messages=[message_json(m) for m in found], status=str(consultation.status), state=state)
 
 
 @bp.route("/<int:consultation_id>/status")
 @roles_required(*PARTICIPANTS)
-@patient_data
+@polled
 def status(consultation_id: int):
+    """The status and the state, compared with `state` (what the page was rendered with)."""
     consultation = load(consultation_id)
-    payment = consultations.current_payment(consultation)
-    audited_view(consultation, "consultation.status_read")
-    db.session.commit()
+    payment = queries.current_payment(consultation)
+    state = state_of(consultation)
+    audit_poll(consultation, "consultation.status_read", state != request.args.get("state"))
     return jsonify(status=str(consultation.status), payment=str(payment.status) if payment else None,
-                   state=state_of(consultation))
-
-
-from app.consultations import doctor_views  # noqa: E402,F401
+                   state=state)

@@ -206,6 +206,7 @@ def _as_json(drug: Drug) -> dict:
         "price_fen": drug.price_fen,
         "max_daily_dose": labels.number(drug.max_daily_dose) or None,
         "max_daily_dose_unit": str(drug.max_daily_dose_unit) if drug.max_daily_dose_unit else None,
+        "max_daily_dose_text": str(labels.max_dose(drug)),  # as the server-rendered list shows it
         "flags": {
             "cold_chain": drug.is_cold_chain,
             "controlled_class": str(drug.controlled_class),

@@ -21,12 +21,14 @@ class GatewayUnavailable(GatewayError):
 
 
 class CardDeclined(GatewayError):
-    """The card (or wallet) was declined; `message` is safe to show the payer."""
+    """The card (or wallet) was declined. `code` is Stripe's decline code (`insufficient_funds`), else
+    its error code (`card_declined`): the app shows its own words for it; `message` is Stripe's English."""
 
-    def __init__(self, message: str, intent_id: str | None):
+    def __init__(self, message: str, intent_id: str | None, code: str | None = None):
         super().__init__(message)
         self.message = message
         self.intent_id = intent_id
+        self.code = code
 
 
 class BadSignature(ValueError):
@@ -46,10 +48,12 @@ class Intent:
     metadata: dict
     client_secret: str | None = None
     failure_message: str | None = None
+    failure_code: str | None = None
 
     @classmethod
     def from_object(cls, data: dict) -> "Intent":
         error = data.get("last_payment_error") or {}
+        error = error if isinstance(error, dict) else {}
         return cls(
             id=data["id"],
             status=data.get("status", ""),
@@ -57,8 +61,14 @@ class Intent:
             currency=(data.get("currency") or "").upper(),
             metadata=dict(data.get("metadata") or {}),
             client_secret=data.get("client_secret"),
-            failure_message=error.get("message") if isinstance(error, dict) else None,
+            failure_message=error.get("message"),
+            failure_code=_code(error.get("decline_code")) or _code(error.get("code")),
         )
+
+
+def _code(value) -> str | None:
+    """A decline or error code as Stripe writes them (short snake_case), else None."""
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,6 @@ class StripeGateway:
         self.client = stripe.StripeClient(secret_key, max_network_retries=max_network_retries,
                                           http_client=http_client, **options)
         self.webhook_secret = webhook_secret
-        self.is_local = bool(api_base)
 
     def _call(self, function, *args, **kwargs):
         try:
@@ -87,7 +96,9 @@ class StripeGateway:
         except stripe.CardError as error:
             intent = getattr(error.error, "payment_intent", None) if error.error else None
             intent_id = intent.get("id") if isinstance(intent, dict) else getattr(intent, "id", None)
-            raise CardDeclined(error.user_message or str(error), intent_id) from error
+            details = error.error
+            code = getattr(details, "decline_code", None) or getattr(details, "code", None) or error.code
+            raise CardDeclined(error.user_message or str(error), intent_id, code) from error
         except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
             raise GatewayUnavailable(str(error) or type(error).__name__) from error
         except stripe.StripeError as error:

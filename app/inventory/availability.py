@@ -25,10 +25,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.inventory import inputs
 from app.inventory.models import EARTH_RADIUS_KM, LotStatus, StockLot, Store, StoreServiceCity
-from app.inventory.transfers import TRANSFER_MIN_SHELF_DAYS
-
-# Planning margin for a transfer between two stores: picked, shipped and received within this many days.
-TRANSFER_TRANSIT_DAYS = 3
+from app.inventory.rules import TRANSFER_MIN_SHELF_DAYS, TRANSFER_TRANSIT_DAYS
 
 
 class StoreDates:

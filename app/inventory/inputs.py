@@ -1,7 +1,9 @@
 """Checks on what callers hand the inventory services: whole packs, drugs, stores, lots, references."""
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 from app import limits, numbers
@@ -10,6 +12,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.i18n import current_language
 from app.inventory.models import StockLot, Store
+from app.inventory.rules import LOT_NUMBER_MAX, normal_lot_number
 
 Reference = tuple[str, int]
 # Far above any real delivery or order, far below the database's integer range (app.limits).
@@ -57,6 +60,24 @@ def fen(value, field: str = "unit_cost_fen") -> int:
     if number is None or not 0 <= number <= MAX_FEN:
         raise DomainError({field: _l("Enter the unit cost as a whole number of fen, 0 or more.")})
     return number
+
+
+def lot_number(value, field: str = "lot_number") -> str:
+    """A lot number typed or imported anywhere, in the one form the chain stores and searches."""
+    number = normal_lot_number(value)
+    if not number:
+        raise DomainError({field: _l("Enter the lot number.")})
+    if len(number) > LOT_NUMBER_MAX:
+        raise DomainError({field: _l("A lot number has at most 40 characters.")})
+    return number
+
+
+def temperature(value, field: str = "arrival_temperature") -> Decimal:
+    """A reading in °C ("5", "5.0", "5.0 °C"), kept to 0.1 °C."""
+    reading = numbers.parse_decimal_or_none(str(value).replace("°C", ""), limits.TEMPERATURE_C)
+    if reading is None:
+        raise DomainError({field: _l("Enter the arrival temperature in °C, for example 5.0.")})
+    return reading.quantize(Decimal("0.1"))
 
 
 def days(value, field: str = "days_supply") -> int:
@@ -113,6 +134,11 @@ def reference(value) -> Reference:
     if not kind or integer(ident) is None:
         raise ValueError(f"a stock reference needs a type and an id, not {value!r}")
     return str(kind), integer(ident)
+
+
+def iso_date(value) -> str:
+    """A date in messages as on every page, 2027-01-15 (a moment in the reader's time zone)."""
+    return format_date(value, "yyyy-MM-dd")
 
 
 def drug_label(drug: Drug) -> str:

@@ -143,6 +143,17 @@ class StockLot(db.Model):
     def is_expired_on(self, day: date) -> bool:
         return self.expiry_date < day
 
+    def state_on(self, day: date) -> "LotStatus":
+        """What the lot really is on `day`: an available lot past its expiry date is expired even
+        before the expiry job has marked it so (nothing of it is dispensed either way)."""
+        if self.status == LotStatus.AVAILABLE and self.is_expired_on(day):
+            return LotStatus.EXPIRED
+        return self.status
+
+    def sellable_on(self, day: date) -> int:
+        """Packs that can be reserved for an order on `day`: unreserved packs of an in-date available lot."""
+        return self.quantity_available if self.state_on(day) == LotStatus.AVAILABLE else 0
+
     def __repr__(self) -> str:
         return f"<StockLot {self.id} {self.lot_number} {self.quantity_on_hand}/{self.quantity_reserved}>"
 

@@ -1,4 +1,6 @@
-"""Reason codes for stock adjustments, write-offs and lot status changes (the codes are stored)."""
+"""Stock reason codes (stored as codes) and the system's own ledger notes, in the reader's language."""
+
+import re
 
 from flask_babel import lazy_gettext as _l
 
@@ -35,9 +37,40 @@ STATUS_REASONS = {
     "recalled": _l("Recalled"),
 }
 
+# A pharmacist's decision on a quarantined lot (app.inventory.quarantine), with their reason in the note.
+ASSESSMENT_REASONS = {
+    "quarantine_released": _l("Released after assessment"),
+    "quarantine_rejected": _l("Rejected after assessment"),
+}
+
 
 def label(code: str | None) -> str:
-    for table in (ADJUSTMENT_REASONS, WRITE_OFF_REASONS, RELEASE_REASONS, STATUS_REASONS):
+    for table in (ADJUSTMENT_REASONS, WRITE_OFF_REASONS, RELEASE_REASONS, STATUS_REASONS, ASSESSMENT_REASONS):
         if code in table:
             return str(table[code])
     return code or ""
+
+
+# Notes the services write themselves (always in these English shapes, rows old and new), read back in
+# the reader's language. A person's own words on any other row are shown as typed.
+SYSTEM_NOTES = {
+    "temperature_excursion": [
+        (re.compile(r"(-?\d+(?:\.\d+)?) °C on arrival"), _l("%(temperature)s °C on arrival")),
+        (re.compile(r"(-?\d+(?:\.\d+)?) °C on receipt of transfer (\d+)"),
+         _l("%(temperature)s °C on receipt of transfer %(transfer)s")),
+    ],
+    "expired": [(re.compile(r"expiry date (\d{4}-\d{2}-\d{2})"), _l("Expiry date %(date)s"))],
+}
+_FIELDS = {"temperature_excursion": ("temperature", "transfer"), "expired": ("date",)}
+
+
+def note(kind: str | None, code: str | None, text: str | None) -> str:
+    """A ledger row's note in the reader's language when the system wrote it, else as typed."""
+    text = text or ""
+    if kind != "status_change":  # system notes are only written on status changes
+        return text
+    for pattern, message in SYSTEM_NOTES.get(code or "", ()):
+        found = pattern.fullmatch(text)
+        if found:
+            return str(message) % dict(zip(_FIELDS[code], found.groups(), strict=False))
+    return text

@@ -9,7 +9,6 @@ Who received it comes from the dispense rows of the ledger, each of which names 
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -21,19 +20,10 @@ from app.inventory import inputs, ledger, states
 from app.inventory.models import LotRecall, LotStatus, MovementKind, StockLot, StockMovement
 
 
-def _lot_number(value) -> str:
-    number = str(value or "").strip()
-    if not number:
-        raise DomainError({"lot_number": _l("Enter the lot number.")})
-    if len(number) > 40:
-        raise DomainError({"lot_number": _l("A lot number has at most 40 characters.")})
-    return number
-
-
 def recall_lot(drug, lot_number, user, reason, *, now: datetime | None = None) -> LotRecall:
     """Recall lot `lot_number` of `drug` in every store: its stock may never be sold again."""
     drug = inputs.get_drug(drug)
-    lot_number = _lot_number(lot_number)
+    lot_number = inputs.lot_number(lot_number)
     reason = str(reason or "").strip()
     if not reason:
         raise DomainError({"reason": _l("Give the reason for the recall: the notice and who issued it.")})
@@ -51,7 +41,7 @@ def recall_lot(drug, lot_number, user, reason, *, now: datetime | None = None) -
     if earlier is not None:
         raise DomainError({"lot_number": _l(
             "Lot %(lot)s of %(drug)s was already recalled on %(date)s.", lot=lot_number,
-            drug=inputs.drug_label(drug), date=format_date(earlier.recalled_at))})
+            drug=inputs.drug_label(drug), date=inputs.iso_date(earlier.recalled_at))})
     recall = LotRecall(drug_id=drug.id, lot_number=lot_number, reason=reason,
                        recalled_by_id=getattr(user, "id", user), recalled_at=now or utcnow())
     db.session.add(recall)
@@ -79,7 +69,7 @@ def patients_who_received(drug, lot_number) -> list[Recipient]:
     """Every patient with a dispense of lot `lot_number` of `drug`, in any store, once each (by id).
     This reads patient data: the caller records the read in the audit log."""
     drug = inputs.get_drug(drug)
-    lot_number = _lot_number(lot_number)
+    lot_number = inputs.lot_number(lot_number)
     rows = db.session.execute(
         select(StockMovement.patient_id, func.sum(-StockMovement.quantity),
                func.min(StockMovement.created_at), func.max(StockMovement.created_at))

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.inventory import inputs
 from app.inventory.availability import StoreDates, stock_by_store
 from app.inventory.models import ReorderPoint, StockTransfer, Store, TransferStatus
-from app.inventory.transfers import TRANSFER_MIN_SHELF_DAYS
+from app.inventory.rules import TRANSFER_MIN_SHELF_DAYS
 
 OPEN_TRANSFERS = (TransferStatus.REQUESTED, TransferStatus.PICKED, TransferStatus.SHIPPED)
 

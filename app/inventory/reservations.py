@@ -6,7 +6,6 @@ the ledger, so what an order holds on a lot is SUM(reserved_change) over its row
 
 from datetime import datetime, timedelta
 
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -25,7 +24,7 @@ def _not_dispensable(lot: StockLot, drug: Drug, today):
     if lot.status == LotStatus.EXPIRED or lot.is_expired_on(today):
         return _l("Lot %(lot)s of %(drug)s expired on %(date)s and may not be dispensed. Release the "
                   "reservation and reserve in-date stock.", lot=lot.lot_number, drug=label,
-                  date=format_date(lot.expiry_date))
+                  date=inputs.iso_date(lot.expiry_date))
     if lot.status == LotStatus.QUARANTINED:
         return _l("Lot %(lot)s of %(drug)s is quarantined and may not be dispensed. Release the "
                   "reservation and reserve stock again.", lot=lot.lot_number, drug=label)

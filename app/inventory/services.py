@@ -6,16 +6,13 @@ ledger row per lot change and flushes; the caller commits.
 """
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app import limits, numbers
 from app.database import utcnow
 from app.errors import DomainError
 from app.extensions import db
@@ -27,6 +24,7 @@ from app.inventory.recall import patients_who_received, recall_lot  # noqa: F401
 from app.inventory.reorder import low_stock, remove_reorder_point, set_reorder_point  # noqa: F401
 from app.inventory.reservation_expiry import release_expired_reservations  # noqa: F401
 from app.inventory.reservations import dispense, release, reserve  # noqa: F401  (one place to import verbs)
+from app.inventory.rules import within_cold_chain
 from app.inventory.transfers import (  # noqa: F401
     cancel_transfer,
     mark_lost,
@@ -36,30 +34,18 @@ from app.inventory.transfers import (  # noqa: F401
     ship,
 )
 
-# Cold-chain medicines are received, stored and moved at 2–8 °C.
-COLD_CHAIN_MIN_C = Decimal("2")
-COLD_CHAIN_MAX_C = Decimal("8")
-
-
-def _temperature(value) -> Decimal:
-    reading = numbers.parse_decimal_or_none(str(value).replace("°C", ""), limits.TEMPERATURE_C)
-    if reading is None:
-        raise DomainError({"arrival_temperature": _l(
-            "Enter the arrival temperature in °C, for example 5.0.")})
-    return reading.quantize(Decimal("0.1"))
-
 
 def _check_expiry(expiry, today: date) -> date:
     if not isinstance(expiry, date) or isinstance(expiry, datetime):
         raise DomainError({"expiry_date": _l("Enter the expiry date.")})
     if expiry < today:
         raise DomainError({"expiry_date": _l(
-            "This lot expired on %(date)s; expired stock cannot be received.", date=format_date(expiry))})
+            "This lot expired on %(date)s; expired stock cannot be received.", date=inputs.iso_date(expiry))})
     min_days = current_app.config["INVENTORY_MIN_SHELF_DAYS"]
     if expiry < today + timedelta(days=min_days):
         raise DomainError({"expiry_date": _l(
             "This lot expires on %(date)s, in less than %(days)d days; stock is received only with at "
-            "least %(days)d days of shelf life left.", date=format_date(expiry), days=min_days)})
+            "least %(days)d days of shelf life left.", date=inputs.iso_date(expiry), days=min_days)})
     return expiry
 
 
@@ -84,17 +70,13 @@ def receive(store, drug, lot_number, expiry, quantity, unit_cost_fen, user, arri
     if drug.is_cold_chain and not store.is_cold_chain_capable:
         raise DomainError({"drug": _l("%(drug)s needs the cold chain (2–8 °C); this store cannot store it.",
                                       drug=inputs.drug_label(drug))})
-    lot_number = str(lot_number or "").strip()
-    if not lot_number:
-        raise DomainError({"lot_number": _l("Enter the lot number.")})
-    if len(lot_number) > 40:
-        raise DomainError({"lot_number": _l("A lot number has at most 40 characters.")})
+    lot_number = inputs.lot_number(lot_number)
     quantity = inputs.whole_packs(quantity)
     unit_cost_fen = inputs.fen(unit_cost_fen)
     expiry = _check_expiry(expiry, store.today(now))
     temperature = None
     if arrival_temperature not in (None, ""):
-        temperature = _temperature(arrival_temperature)
+        temperature = inputs.temperature(arrival_temperature)
     elif drug.is_cold_chain:
         raise DomainError({"arrival_temperature": _l(
             "Record the arrival temperature: %(drug)s is a cold-chain (2–8 °C) drug.",
@@ -107,7 +89,7 @@ def receive(store, drug, lot_number, expiry, quantity, unit_cost_fen, user, arri
         raise DomainError({"expiry_date": _l(
             "Lot %(lot)s of %(drug)s is already recorded with the expiry date %(date)s; check the lot "
             "number and the expiry date.", lot=lot_number, drug=inputs.drug_label(drug),
-            date=format_date(other_expiry))})
+            date=inputs.iso_date(other_expiry))})
     # A recalled lot never comes back into the chain, even into a store that never held it.
     if db.session.scalar(select(LotRecall.id).where(LotRecall.drug_id == drug.id,
                                                     LotRecall.lot_number == lot_number)):
@@ -143,7 +125,7 @@ def receive(store, drug, lot_number, expiry, quantity, unit_cost_fen, user, arri
         lot.unit_cost_fen = unit_cost_fen
     ledger.post(lot, MovementKind.RECEIPT, quantity=quantity, user=user, note=note, reference=reference,
                 temperature_c=temperature)
-    excursion = drug.is_cold_chain and not COLD_CHAIN_MIN_C <= temperature <= COLD_CHAIN_MAX_C
+    excursion = drug.is_cold_chain and not within_cold_chain(temperature)
     if excursion and lot.status == LotStatus.AVAILABLE:
         # Packs of one lot cannot be told apart on the shelf: the whole lot waits for assessment.
         ledger.change_status(lot, LotStatus.QUARANTINED, "temperature_excursion", user=user,

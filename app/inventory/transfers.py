@@ -9,7 +9,6 @@ the same number and expiry (transfer_in).
 
 from datetime import datetime, timedelta
 
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app.database import utcnow
 from app.errors import DomainError, InvalidTransition
 from app.extensions import db
-from app.inventory import inputs, ledger, states
+from app.inventory import inputs, ledger, queries, states
 from app.inventory.models import (
     LotRecall,
     LotStatus,
@@ -27,10 +26,7 @@ from app.inventory.models import (
     StockTransferLine,
     TransferStatus,
 )
-
-# A lot expiring within this many days stays where it is: it is the sender's near-expiry stock
-# (on its near-expiry report), not something another store should receive and try to sell.
-TRANSFER_MIN_SHELF_DAYS = 30
+from app.inventory.rules import TRANSFER_MIN_SHELF_DAYS, normal_lot_number, within_cold_chain
 
 STATUS_LABELS = {
     TransferStatus.REQUESTED: _l("requested"),
@@ -69,8 +65,12 @@ def _note(value, field: str = "note") -> str:
 
 
 def request_transfer(from_store, to_store, drug, packs, user, *, note: str = "",
-                     now: datetime | None = None) -> StockTransfer:
-    """Ask `from_store` to send `packs` packs of `drug` to `to_store`. Nothing moves yet."""
+                     within_free_stock: bool = False, now: datetime | None = None) -> StockTransfer:
+    """Ask `from_store` to send `packs` packs of `drug` to `to_store`. Nothing moves yet.
+
+    The binding check is the pick's, under lock: stock may arrive at or leave the sender before then, so a
+    request alone holds nothing. With `within_free_stock` (a person asking on the page) a request for
+    more than the sender could send right now is refused at once instead of at the pick."""
     sender, receiver = _store(from_store, "from_store"), _store(to_store, "to_store")
     drug = inputs.get_drug(drug)
     packs = inputs.whole_packs(packs, "packs")
@@ -91,12 +91,23 @@ def request_transfer(from_store, to_store, drug, packs, user, *, note: str = "",
         raise DomainError({"to_store": _l(
             "%(drug)s needs the cold chain (2–8 °C); %(store)s cannot store it.",
             drug=inputs.drug_label(drug), store=receiver.code)})
+    if within_free_stock:
+        free = queries.free_to_send(drug.id, [sender], now=now).get(sender.id, 0)
+        if packs > free:
+            raise DomainError({"packs": _free_stock_message(sender, drug, free, TRANSFER_MIN_SHELF_DAYS,
+                                                            packs)})
     transfer = StockTransfer(from_store=sender, to_store=receiver, drug=drug, packs_requested=packs,
                              status=TransferStatus.REQUESTED, note=note, requested_by_id=_user_id(user),
                              requested_at=now or utcnow())
     db.session.add(transfer)
     db.session.flush()
     return transfer
+
+
+def _free_stock_message(sender, drug, available: int, days: int, requested: int):
+    return _l("%(store)s has %(available)d packs of %(drug)s free to send (in date for at least "
+              "%(days)d more days and not reserved); %(requested)d requested.", store=sender.code,
+              available=available, drug=inputs.drug_label(drug), days=days, requested=requested)
 
 
 def _locked_transfer(transfer, verb: TransferStatus) -> StockTransfer:
@@ -134,10 +145,8 @@ def pick(transfer, user, *, min_shelf_days: int | None = None, now: datetime | N
                             StockLot.quantity_on_hand > 0)
     available = sum(lot.quantity_available for lot in lots)
     if available < transfer.packs_requested:
-        raise DomainError({"packs": _l(
-            "%(store)s has %(available)d packs of %(drug)s free to send (in date for at least %(days)d more "
-            "days and not reserved); %(requested)d requested.", store=sender.code, available=available,
-            drug=inputs.drug_label(drug), days=shelf_days, requested=transfer.packs_requested)})
+        raise DomainError({"packs": _free_stock_message(sender, drug, available, shelf_days,
+                                                        transfer.packs_requested)})
     packs = transfer.packs_requested
     for lot in sorted(lots, key=lambda lot: (lot.expiry_date, lot.id)):
         take = min(packs, lot.quantity_available)
@@ -189,7 +198,7 @@ def ship(transfer, user, *, now: datetime | None = None) -> StockTransfer:
 
 def _lot_status_label(lot: StockLot, today) -> str:
     if lot.status == LotStatus.AVAILABLE and lot.is_expired_on(today):
-        return str(_l("expired on %(date)s", date=format_date(lot.expiry_date)))
+        return str(_l("expired on %(date)s", date=inputs.iso_date(lot.expiry_date)))
     return str({LotStatus.QUARANTINED: _l("quarantined"), LotStatus.RECALLED: _l("recalled"),
                 LotStatus.EXPIRED: _l("expired")}.get(lot.status, lot.status))
 
@@ -199,7 +208,8 @@ def _received_packs(transfer: StockTransfer, received) -> dict[int, int]:
     if received is None:
         return {line.id: line.packs for line in transfer.lines}
     by_number = {line.lot_number: line for line in transfer.lines}
-    unknown = [str(number) for number in received if str(number) not in by_number]
+    received = {normal_lot_number(number): packs for number, packs in received.items()}
+    unknown = [number for number in received if number not in by_number]
     if unknown:
         raise DomainError({"received": _l("Lot %(lot)s was not shipped on this transfer.", lot=unknown[0])})
     counted = {}
@@ -244,8 +254,6 @@ def receive_transfer(transfer, user, *, received=None, temperature=None, note: s
     Fewer than shipped is a discrepancy recorded per line and explained in `note`; more is refused.
     A cold-chain transfer records the temperature on opening; outside 2–8 °C the receiver's lot goes to
     quarantine. A lot recalled while in transit lands recalled."""
-    from app.inventory.services import COLD_CHAIN_MAX_C, COLD_CHAIN_MIN_C, _temperature  # (re-exports us)
-
     transfer = _locked_transfer(transfer, TransferStatus.RECEIVED)
     counted = _received_packs(transfer, received)
     note = _note(note)
@@ -254,12 +262,12 @@ def receive_transfer(transfer, user, *, received=None, temperature=None, note: s
                                       "note.")})
     reading = None
     if temperature not in (None, ""):
-        reading = _temperature(temperature)
+        reading = inputs.temperature(temperature)
     elif transfer.drug.is_cold_chain:
         raise DomainError({"arrival_temperature": _l(
             "Record the arrival temperature: %(drug)s is a cold-chain (2–8 °C) drug.",
             drug=inputs.drug_label(transfer.drug))})
-    excursion = transfer.drug.is_cold_chain and not COLD_CHAIN_MIN_C <= reading <= COLD_CHAIN_MAX_C
+    excursion = transfer.drug.is_cold_chain and not within_cold_chain(reading)
     recalls = {recall.lot_number: recall for recall in db.session.scalars(select(LotRecall).where(
         LotRecall.drug_id == transfer.drug_id,
         LotRecall.lot_number.in_([line.lot_number for line in transfer.lines])))}

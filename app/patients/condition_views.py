@@ -3,24 +3,30 @@
 import logging
 from pathlib import Path
 
-from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.accounts.models import Role
 from app.audit.services import record
-from app.errors import DomainError, InvalidTransition
+from app.errors import InvalidTransition
 from app.extensions import db
 from app.i18n import current_language
-from app.patients import bp
+from app.patients import bp, queries
 from app.patients import services as patients
 from app.patients.forms import ConditionForm, ReviewForm
 from app.patients.models import Condition, ConditionStatus, Upload
 from app.patients.uploads import EXTENSIONS, original_name, upload_path
 from app.patients.views import signed_in_patient
 from app.policy import can_access_patient, login_required, patient_data, refuse, roles_required
+from app.transaction import perform
 
 log = logging.getLogger(__name__)
+
+
+PHONE_FIRST = _l("Please verify your mobile number before you record a condition: consultations, "
+                 "payments and reminders all go to it.")
 
 
 @bp.route("/conditions", methods=["GET", "POST"])
@@ -28,38 +34,42 @@ log = logging.getLogger(__name__)
 @patient_data
 def conditions():
     patient = signed_in_patient()
+    if request.method == "POST" and not patient.has_verified_phone:
+        record("condition.refused_unverified_phone", object_type="conditions", patient=patient)
+        db.session.commit()
+        flash(str(PHONE_FIRST), "warning")
+        return redirect(url_for("accounts.verify_phone", next=url_for("patients.conditions")))
     form = ConditionForm(language=current_language())
     if form.validate_on_submit():
-        stored = None
-        try:
+        stored = []
+
+        def add_condition():
             condition = patients.add_condition(
                 patient, icd10_code=form.icd10_code.data, hospital=form.hospital.data,
                 diagnosed_on=form.diagnosed_on.data, proof_file=form.proof.data, uploaded_by=patient)
-            stored = upload_path(condition.proof)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(form)
+            stored.append(upload_path(condition.proof))
+
+        try:
+            added = perform(add_condition, form=form, success=_(
+                "Your condition has been recorded. Staff will check the proof of diagnosis."))
         except Exception:
             # The rows are gone with the rollback; the file written before them must go too.
-            db.session.rollback()
-            if stored is not None:
-                stored.unlink(missing_ok=True)
+            for path in stored:
+                path.unlink(missing_ok=True)
             raise
-        else:
-            flash(_("Your condition has been recorded. Staff will check the proof of diagnosis."),
-                  "success")
+        if added:
             return redirect(url_for("patients.conditions"))
     record("condition.listed", object_type="conditions", patient=patient)
     page = render_template("patients/conditions.html", form=form, profile=patient.patient_profile,
-                           conditions=patients.patient_conditions(patient))
+                           conditions=queries.patient_conditions(patient),
+                           phone_first=None if patient.has_verified_phone else PHONE_FIRST)
     db.session.commit()
     return page
 
 
 def require_reviewer() -> None:
     """Doctors whose licence is not verified yet may not verify anything."""
-    if not patients.can_review_conditions(current_user):
+    if not queries.can_review_conditions(current_user):
         abort(403)
 
 
@@ -68,7 +78,7 @@ def require_reviewer() -> None:
 @patient_data
 def review_queue():
     require_reviewer()
-    pending = patients.pending_conditions()
+    pending = queries.pending_conditions()
     # One row per condition shown, so "who saw this patient's data" finds queue views too.
     for condition in pending:
         record("condition.review_listed", obj=condition, patient=condition.patient_id)
@@ -93,21 +103,15 @@ def review_condition(condition_id: int):
     if form.validate_on_submit():
         if form.verify.data == form.reject.data:  # exactly one of the two buttons
             abort(400)
-        try:
-            patients.review_condition(condition, current_user._get_current_object(),
-                                      verify=form.verify.data, note=form.note.data)
-        except InvalidTransition as error:
-            db.session.rollback()
-            flash(str(error), "warning")
-            return redirect(url_for("patients.review_queue"))
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(form)
-        else:
-            db.session.commit()
+        refusals = []
+        if perform(lambda: patients.review_condition(condition, current_user._get_current_object(),
+                                                     verify=form.verify.data, note=form.note.data),
+                   form=form, refused=refusals.append):
             done = (_("The condition is verified.") if condition.status == ConditionStatus.VERIFIED
                     else _("The condition is rejected; the patient sees your note."))
             flash(done, "success")
+            return redirect(url_for("patients.review_queue"))
+        if any(isinstance(error, InvalidTransition) for error in refusals):  # someone decided first
             return redirect(url_for("patients.review_queue"))
     record("condition.review_opened", obj=condition, patient=condition.patient_id)
     page = render_template("patients/review.html", condition=condition, patient=condition.patient,
@@ -124,7 +128,7 @@ def upload(upload_id: int):
     # Not allowed and not there look the same, so ids cannot be probed.
     if stored is None:
         abort(404)
-    if not patients.can_view_upload(current_user, stored):
+    if not queries.can_view_upload(current_user, stored):
         refuse(404, stored.patient_id)
     path = upload_path(stored)
     if not path.is_file():

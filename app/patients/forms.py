@@ -9,21 +9,9 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 
 from app.accounts.forms import REQUIRED
 from app.patients import catalog
-from app.patients.identity import time_zones
-from app.patients.models import AllergyKind, ConsentKind, Severity, Sex
-
-SEX_LABELS = {Sex.FEMALE: _l("Female"), Sex.MALE: _l("Male"), Sex.OTHER: _l("Other")}
-ALLERGY_KIND_LABELS = {
-    AllergyKind.DRUG: _l("A drug"),
-    AllergyKind.INGREDIENT: _l("An ingredient"),
-    AllergyKind.CLASS: _l("A class of drugs"),
-}
-SEVERITY_LABELS = {
-    Severity.MILD: _l("Mild"),
-    Severity.MODERATE: _l("Moderate"),
-    Severity.SEVERE: _l("Severe"),
-    Severity.ANAPHYLAXIS: _l("Anaphylaxis"),
-}
+from app.patients.identity import time_zone_choices
+from app.patients.labels import ALLERGY_KIND_LABELS, SEVERITY_LABELS, SEX_LABELS
+from app.patients.models import ConsentKind
 
 
 class DayField(DateField):
@@ -53,9 +41,9 @@ class ProfileForm(FlaskForm):
     time_zone = SelectField(_l("Time zone"), validate_choice=False)
     submit = SubmitField(_l("Save profile"))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, language: str = "en", **kwargs):
         super().__init__(*args, **kwargs)
-        self.time_zone.choices = [SelectChoice(zone, zone) for zone in time_zones()]
+        self.time_zone.choices = time_zone_choices(language)
 
 
 class AddressForm(FlaskForm):

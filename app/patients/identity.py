@@ -1,14 +1,27 @@
-"""Identity details of the profile: ID numbers (check digit, masking) and the patient's time zone."""
+"""Identity details of the profile: ID numbers (check digit, masking) and the time zone with its names."""
 
 import re
 import zoneinfo
 from datetime import date, datetime
 from functools import lru_cache
 
+from babel.dates import get_timezone_location
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 from app.errors import DomainError
 
+# The zones the chain's patients and stores live in: first in every list, under the names people use.
+ZONES_IN_USE = {
+    "Asia/Shanghai": _l("China Standard Time (Shanghai)"),
+    "Asia/Urumqi": _l("Xinjiang Time (Urumqi)"),
+    "Asia/Hong_Kong": _l("Hong Kong Time"),
+    "Asia/Macau": _l("Macau Time"),
+    "Asia/Taipei": _l("Taipei Time"),
+    "UTC": _l("Coordinated Universal Time (UTC)"),
+}
+BABEL_LOCALES = {"en": "en", "zh": "zh_Hans_CN"}
 ZONE_REGIONS = ("Africa", "America", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
 RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
 ID_DOCUMENT = re.compile(r"^[A-Z0-9]{5,40}$")
@@ -20,6 +33,30 @@ def time_zones() -> tuple[str, ...]:
     """Geographic IANA zones (no legacy aliases such as 'PRC' or 'Etc/GMT+8'), plus UTC."""
     zones = {z for z in zoneinfo.available_timezones() if z.split("/")[0] in ZONE_REGIONS}
     return ("UTC", *sorted(zones))
+
+
+@lru_cache(maxsize=4)
+def _other_zone_labels(language: str) -> dict[str, str]:
+    """Every other zone as 'America/New_York · United States (New York) Time', in the reader's language
+    (CLDR's names, via Babel); computed once per language, sorted by zone id so regions stay together."""
+    locale = BABEL_LOCALES.get(language, "en")
+    return {zone: f"{zone} · {get_timezone_location(zone, locale=locale)}"
+            for zone in time_zones() if zone not in ZONES_IN_USE}
+
+
+def time_zone_name(zone: str | None, language: str) -> str:
+    """What a page shows for a stored zone id; an id the list does not know is shown as stored."""
+    if zone in ZONES_IN_USE:
+        return str(ZONES_IN_USE[zone])
+    return _other_zone_labels(language).get(zone, zone or "")
+
+
+def time_zone_choices(language: str) -> list[SelectChoice]:
+    """The select's options: the zones in use first, then the rest; the submitted value is the zone id."""
+    in_use, others = _("Time zones in use"), _("Other time zones")
+    return ([SelectChoice(zone, str(label), optgroup=in_use) for zone, label in ZONES_IN_USE.items()]
+            + [SelectChoice(zone, label, optgroup=others)
+               for zone, label in _other_zone_labels(language).items()])
 
 
 def today_for(user) -> date:

@@ -1,4 +1,4 @@
-"""Patient-record verbs: profile, addresses, consents, allergies, conditions, review, upload access."""
+"""Patient-record verbs: profile, addresses, consents, allergies, conditions and their review."""
 
 import re
 from datetime import date
@@ -6,20 +6,15 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from app.accounts.models import Role, User
-from app.accounts.services import parse_phone
+from app.accounts.models import User
+from app.accounts.services import parse_phone, require_verified_phone
 from app.audit.services import record
 from app.database import utcnow
 from app.errors import DomainError, InvalidTransition
 from app.extensions import db
 from app.patients import catalog
 from app.patients import states as condition_states
-from app.patients.identity import (  # mask_id_number is re-exported for other features' pages
-    mask_id_number,  # noqa: F401
-    normalise_id_number,
-    time_zones,
-    today_for,
-)
+from app.patients.identity import normalise_id_number, time_zones, today_for
 from app.patients.models import (
     Address,
     Allergy,
@@ -34,8 +29,8 @@ from app.patients.models import (
     Upload,
     UploadPurpose,
 )
+from app.patients.queries import active_addresses, active_allergies, active_consent, patient_conditions
 from app.patients.uploads import save_upload, upload_path
-from app.policy import can_access_patient, upload_access_rules
 from app.text import clean_name
 
 # The consent text version a new grant records; bump it when the wording shown to patients changes.
@@ -100,12 +95,6 @@ def lock_patient(patient: User) -> None:
     PostgreSQL takes a row lock on the user until commit; SQLite already serialises writers.
     """
     db.session.execute(select(User.id).where(User.id == patient.id).with_for_update())
-
-
-def active_addresses(patient: User) -> list[Address]:
-    return db.session.scalars(
-        select(Address).where(Address.patient_id == patient.id, Address.is_active)
-        .order_by(Address.is_default.desc(), Address.created_at.desc(), Address.id.desc())).all()
 
 
 def _clear_default(patient: User) -> None:
@@ -174,20 +163,6 @@ def remove_address(patient: User, address: Address) -> None:
     record("address.removed", obj=address, patient=patient)
 
 
-def active_consent(patient, kind: ConsentKind | str) -> Consent | None:
-    """The grant in force, if any; other features (SMS, data platform) ask this before acting."""
-    patient_id = getattr(patient, "id", patient)
-    return db.session.scalar(
-        select(Consent).where(Consent.patient_id == patient_id, Consent.kind == ConsentKind(kind),
-                              Consent.revoked_at.is_(None))
-        .order_by(Consent.granted_at.desc(), Consent.id.desc()).limit(1))
-
-
-def consent_history(patient: User) -> list[Consent]:
-    return db.session.scalars(select(Consent).where(Consent.patient_id == patient.id)
-                              .order_by(Consent.granted_at.desc(), Consent.id.desc())).all()
-
-
 def grant_consent(patient: User, kind: ConsentKind | str, *, ip: str | None = None) -> Consent:
     kind = ConsentKind(kind)
     version = CONSENT_VERSIONS[kind.value]
@@ -219,12 +194,6 @@ def revoke_consent(patient: User, kind: ConsentKind | str) -> Consent:
     db.session.flush()
     record("consent.revoked", obj=current, patient=patient, detail=f"{kind.value}@{current.version}")
     return current
-
-
-def active_allergies(patient) -> list[Allergy]:
-    patient_id = getattr(patient, "id", patient)
-    return db.session.scalars(select(Allergy).where(Allergy.patient_id == patient_id, Allergy.is_active)
-                              .order_by(Allergy.created_at.desc(), Allergy.id.desc())).all()
 
 
 def add_allergy(patient: User, *, kind: str, substance: str, allergy_class: str, reaction: str,
@@ -260,22 +229,11 @@ def withdraw_allergy(patient: User, allergy: Allergy) -> None:
     record("allergy.withdrawn", obj=allergy, patient=patient)
 
 
-def patient_conditions(patient: User) -> list[Condition]:
-    return db.session.scalars(select(Condition).where(Condition.patient_id == patient.id)
-                              .order_by(Condition.created_at.desc(), Condition.id.desc())).all()
-
-
-def verified_conditions(patient) -> list[Condition]:
-    """What a consultation may be about: only conditions staff have verified."""
-    patient_id = getattr(patient, "id", patient)
-    return db.session.scalars(select(Condition).where(
-        Condition.patient_id == patient_id, Condition.status == ConditionStatus.VERIFIED)
-        .order_by(Condition.icd10_code)).all()
-
-
 def add_condition(patient: User, *, icd10_code: str, hospital: str, diagnosed_on: date | None,
                   proof_file, uploaded_by: User) -> Condition:
     """Check every field first, then store the proof; a failure after that removes the file again."""
+    # A condition is the first step towards booking, and booking needs a phone that has answered a code.
+    require_verified_phone(patient)
     profile = patient.patient_profile
     if profile is None:  # staff compare the proof with the legal name and date of birth
         raise DomainError(_l("Please fill in your personal details in your health record first."))
@@ -320,20 +278,6 @@ def discard_file(upload: Upload) -> None:
     upload_path(upload).unlink(missing_ok=True)
 
 
-def can_review_conditions(user) -> bool:
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.role == Role.ADMIN:
-        return True
-    return user.role == Role.DOCTOR and bool(user.doctor_profile and user.doctor_profile.is_verified)
-
-
-def pending_conditions(limit: int = 50) -> list[Condition]:
-    """Oldest first: patients waiting longest are seen first."""
-    return db.session.scalars(select(Condition).where(Condition.status == ConditionStatus.PENDING)
-                              .order_by(Condition.created_at, Condition.id).limit(limit)).all()
-
-
 def review_condition(condition: Condition, reviewer: User, *, verify: bool, note: str) -> Condition:
     note = (note or "").strip()
     if not verify and not note:
@@ -351,27 +295,3 @@ def review_condition(condition: Condition, reviewer: User, *, verify: bool, note
     return condition
 
 
-def can_view_upload(user, upload: Upload) -> bool:
-    """The patient and admins; anyone else only through the rule of the feature whose object the file
-    is attached to (a proof follows the condition, a consultation's file follows the consultation)."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    if user.role == Role.ADMIN or (user.role == Role.PATIENT and user.id == upload.patient_id):
-        return True
-    rule = upload_access_rules.get(str(upload.purpose))
-    return rule is not None and bool(rule(user, upload))
-
-
-def proof_visible(user, upload: Upload) -> bool:
-    """Upload rule for a proof of diagnosis: the doctors and admins who verify it while it waits, then
-    the doctors who may read the patient's record (it lists the condition with its proof). Pharmacists
-    review with the verified diagnosis, never the document."""
-    condition = db.session.scalar(select(Condition).where(Condition.proof_upload_id == upload.id).limit(1))
-    if condition is None:
-        return False
-    if condition.status == ConditionStatus.PENDING and can_review_conditions(user):
-        return True
-    return user.role == Role.DOCTOR and can_access_patient(user, upload.patient_id)
-
-
-upload_access_rules[UploadPurpose.CONDITION_PROOF.value] = proof_visible

@@ -1,20 +1,20 @@
 """Patient pages: own profile and time zone, delivery addresses, consents and allergies."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
 from app.accounts.phones import mask
 from app.audit.services import record
-from app.errors import DomainError
 from app.extensions import db
 from app.i18n import current_language
-from app.patients import bp, catalog
+from app.patients import bp, catalog, identity, labels, queries
 from app.patients import services as patients
 from app.patients.forms import ActionForm, AddressForm, AllergyForm, ConsentForm, ProfileForm
 from app.patients.models import Address, Allergy, ConsentKind
 from app.policy import patient_data, roles_required
+from app.transaction import perform
 
 
 @bp.app_template_global()
@@ -28,8 +28,23 @@ def allergy_class_name(code: str) -> str:
 
 
 @bp.app_template_global()
+def allergy_name(allergy) -> str:
+    return labels.allergy_name(allergy, current_language())
+
+
+@bp.app_template_global()
+def allergy_severity_name(value) -> str:
+    return labels.severity_name(value)
+
+
+@bp.app_template_global()
+def time_zone_name(zone: str | None) -> str:
+    return identity.time_zone_name(zone, current_language())
+
+
+@bp.app_template_global()
 def masked_id_number(value: str | None) -> str:
-    return patients.mask_id_number(value)
+    return identity.mask_id_number(value)
 
 
 def signed_in_patient():
@@ -44,18 +59,9 @@ def owned(model, object_id: int):
     return row
 
 
-def run_action(action, success: str, *, refused: str, obj=None, patient=None) -> None:
-    """One button press = one transaction; a refusal is flashed and still leaves an audit row."""
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        record(refused, obj=obj, patient=patient)
-        db.session.commit()
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash(success, "success")
+def audit_refusal(action: str, **where):
+    """The `refused` callback of `perform`: a refused button press still leaves its audit row."""
+    return lambda _error: record(action, **where)
 
 
 # ---- profile, addresses, consents --------------------------------------------------------------
@@ -67,7 +73,7 @@ def _profile_form(patient) -> ProfileForm:
         data.update(legal_name=profile.legal_name, sex=profile.sex.value,
                     date_of_birth=profile.date_of_birth)
     # The ID number is never put back into the input: the page only ever shows it masked.
-    return ProfileForm(formdata=None, data=data)
+    return ProfileForm(formdata=None, data=data, language=current_language())
 
 
 def _address_form(patient) -> AddressForm:
@@ -80,7 +86,7 @@ def _address_form(patient) -> AddressForm:
 def _consents(patient) -> list[dict]:
     rows = []
     for kind in ConsentKind:
-        current = patients.active_consent(patient, kind)
+        current = queries.active_consent(patient, kind)
         version = patients.CONSENT_VERSIONS[kind.value]
         rows.append({"kind": kind.value, "current": current, "version": version,
                      "outdated": current is not None and current.version != version})
@@ -94,12 +100,12 @@ def _profile_page(patient, profile_form=None, address_form=None):
     if profile is not None and profile.id_document_number:
         profile_form.id_document_number.description = _(
             "On file: %(number)s. Leave empty to keep it.",
-            number=patients.mask_id_number(profile.id_document_number))
+            number=identity.mask_id_number(profile.id_document_number))
     record("patient.profile.viewed", object_type="patient_profiles", object_id=patient.id, patient=patient)
     page = render_template(
         "patients/profile.html", patient=patient, profile=profile, phone=mask(patient.phone),
-        form=profile_form, address_form=address_form, addresses=patients.active_addresses(patient),
-        consents=_consents(patient), history=patients.consent_history(patient),
+        form=profile_form, address_form=address_form, addresses=queries.active_addresses(patient),
+        consents=_consents(patient), history=queries.consent_history(patient),
         action_form=ActionForm(formdata=None))
     db.session.commit()
     return page
@@ -110,20 +116,14 @@ def _profile_page(patient, profile_form=None, address_form=None):
 @patient_data
 def profile():
     patient = signed_in_patient()
-    form = ProfileForm() if request.method == "POST" else None
-    if form is not None and form.validate_on_submit():
-        try:
-            patients.save_profile(
+    form = ProfileForm(language=current_language()) if request.method == "POST" else None
+    if form is not None and form.validate_on_submit() and perform(
+            lambda: patients.save_profile(
                 patient, legal_name=form.legal_name.data, sex=form.sex.data,
                 date_of_birth=form.date_of_birth.data,
-                id_document_number=form.id_document_number.data, time_zone=form.time_zone.data)
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("Your profile has been saved."), "success")
-            return redirect(url_for("patients.profile"))
+                id_document_number=form.id_document_number.data, time_zone=form.time_zone.data),
+            success=_("Your profile has been saved."), form=form):
+        return redirect(url_for("patients.profile"))
     return _profile_page(patient, profile_form=form)
 
 
@@ -133,20 +133,14 @@ def profile():
 def add_address():
     patient = signed_in_patient()
     form = AddressForm()
-    if form.validate_on_submit():
-        try:
-            patients.add_address(
+    if form.validate_on_submit() and perform(
+            lambda: patients.add_address(
                 patient, recipient=form.recipient.data, phone=form.phone.data,
                 province=form.province.data, city=form.city.data, district=form.district.data,
                 street=form.street.data, postal_code=form.postal_code.data,
-                make_default=form.is_default.data)
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("The address has been added."), "success")
-            return redirect(url_for("patients.profile", _anchor="addresses"))
+                make_default=form.is_default.data),
+            success=_("The address has been added."), form=form):
+        return redirect(url_for("patients.profile", _anchor="addresses"))
     return _profile_page(patient, address_form=form)
 
 
@@ -156,9 +150,9 @@ def add_address():
 def default_address(address_id: int):
     patient = signed_in_patient()
     address = owned(Address, address_id)
-    run_action(lambda: patients.set_default_address(patient, address),
-               _("This is now your default delivery address."),
-               refused="address.default_refused", obj=address, patient=patient)
+    perform(lambda: patients.set_default_address(patient, address),
+            success=_("This is now your default delivery address."),
+            refused=audit_refusal("address.default_refused", obj=address, patient=patient))
     return redirect(url_for("patients.profile", _anchor="addresses"))
 
 
@@ -168,8 +162,8 @@ def default_address(address_id: int):
 def remove_address(address_id: int):
     patient = signed_in_patient()
     address = owned(Address, address_id)
-    run_action(lambda: patients.remove_address(patient, address), _("The address has been removed."),
-               refused="address.remove_refused", obj=address, patient=patient)
+    perform(lambda: patients.remove_address(patient, address), success=_("The address has been removed."),
+            refused=audit_refusal("address.remove_refused", obj=address, patient=patient))
     return redirect(url_for("patients.profile", _anchor="addresses"))
 
 
@@ -186,9 +180,9 @@ def _consent_kind() -> str:
 def grant_consent():
     patient = signed_in_patient()
     kind = _consent_kind()
-    run_action(lambda: patients.grant_consent(patient, kind, ip=request.remote_addr),
-               _("Thank you. Your consent has been recorded."),
-               refused="consent.grant_refused", patient=patient)
+    perform(lambda: patients.grant_consent(patient, kind, ip=request.remote_addr),
+            success=_("Thank you. Your consent has been recorded."),
+            refused=audit_refusal("consent.grant_refused", patient=patient))
     return redirect(url_for("patients.profile", _anchor="consents"))
 
 
@@ -198,8 +192,8 @@ def grant_consent():
 def revoke_consent():
     patient = signed_in_patient()
     kind = _consent_kind()
-    run_action(lambda: patients.revoke_consent(patient, kind), _("Your consent has been withdrawn."),
-               refused="consent.revoke_refused", patient=patient)
+    perform(lambda: patients.revoke_consent(patient, kind), success=_("Your consent has been withdrawn."),
+            refused=audit_refusal("consent.revoke_refused", patient=patient))
     return redirect(url_for("patients.profile", _anchor="consents"))
 
 
@@ -211,22 +205,16 @@ def revoke_consent():
 def allergies():
     patient = signed_in_patient()
     form = AllergyForm(language=current_language())
-    if form.validate_on_submit():
-        try:
-            patients.add_allergy(
+    if form.validate_on_submit() and perform(
+            lambda: patients.add_allergy(
                 patient, kind=form.kind.data, substance=form.substance.data,
                 allergy_class=form.allergy_class.data, reaction=form.reaction.data,
-                severity=form.severity.data, recorded_by=patient)
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("The allergy has been added."), "success")
-            return redirect(url_for("patients.allergies"))
+                severity=form.severity.data, recorded_by=patient),
+            success=_("The allergy has been added."), form=form):
+        return redirect(url_for("patients.allergies"))
     record("allergy.listed", object_type="allergies", patient=patient)
     page = render_template("patients/allergies.html", form=form,
-                           allergies=patients.active_allergies(patient),
+                           allergies=queries.active_allergies(patient),
                            action_form=ActionForm(formdata=None))
     db.session.commit()
     return page
@@ -238,7 +226,7 @@ def allergies():
 def withdraw_allergy(allergy_id: int):
     patient = signed_in_patient()
     allergy = owned(Allergy, allergy_id)
-    run_action(lambda: patients.withdraw_allergy(patient, allergy), _("The allergy has been withdrawn."),
-               refused="allergy.withdraw_refused", obj=allergy, patient=patient)
+    perform(lambda: patients.withdraw_allergy(patient, allergy), success=_("The allergy has been withdrawn."),
+            refused=audit_refusal("allergy.withdraw_refused", obj=allergy, patient=patient))
     return redirect(url_for("patients.allergies"))
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import UTCDateTime, enum_column, utcnow
 from app.extensions import db
+from app.payments.declines import decline_message
 
 
 class PaymentStatus(StrEnum):
@@ -45,7 +46,8 @@ class Payment(db.Model):
     )
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     amount_refunded_fen: Mapped[int] = mapped_column(default=0)
-    failure_message: Mapped[str | None] = mapped_column(sa.String(255))
+    failure_message: Mapped[str | None] = mapped_column(sa.String(255))  # Stripe's words, for staff
+    failure_code: Mapped[str | None] = mapped_column(sa.String(64))  # Stripe's decline code
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     authorized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -60,6 +62,11 @@ class Payment(db.Model):
     @property
     def idempotency_key(self) -> str:
         return f"payment-{self.id}-intent"
+
+    @property
+    def failure_reason(self):
+        """Why the payment failed, in the payer's language (Stripe's message is English only)."""
+        return decline_message(self.failure_code)
 
 
 class Refund(db.Model):

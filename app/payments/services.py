@@ -26,6 +26,7 @@ from app.database import utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.integrations.stripe_gateway import CardDeclined, GatewayError, GatewayUnavailable, Intent, gateway
+from app.payments.declines import decline_message
 from app.payments.models import (
     LIVE_STATUSES,
     OperationKind,
@@ -39,7 +40,7 @@ from app.payments.states import MACHINE
 
 log = logging.getLogger(__name__)
 
-# Offline test cards offered by the payment page when talking to localstripe.
+# Offline test cards the payment page offers while STRIPE_TEST_CARDS is on (development, tests).
 TEST_CARDS = {"pm_card_visa": "Visa 4242", "pm_card_chargeCustomerFail": "Declined card 0341"}
 WALLETS = frozenset({"alipay", "wechat_pay"})
 
@@ -86,6 +87,32 @@ def create_payment(*, payable_type: str, payable_id: int, patient, amount_fen: i
     return payment
 
 
+def start(pending: Callable[[], Payment], *, test_card: str | None = None) -> Intent:
+    """Start paying: the pending payment row that `pending()` returns, then its PaymentIntent.
+
+    Like app/payments/operations.py this commits, in two short steps: the row carries the
+    idempotency key Stripe is sent, so it is stored before Stripe is asked, and Stripe is asked
+    with no transaction and no row lock open. A declined card keeps its failed payment and audit
+    row (committed) and raises the DomainError the payer reads. With STRIPE_TEST_CARDS on, the
+    intent is confirmed at once with an offline test card instead of Stripe's Payment Element.
+    """
+    test_cards = current_app.config["STRIPE_TEST_CARDS"]
+    if test_cards and test_card not in TEST_CARDS:
+        raise DomainError({"test_card": _l("Choose a test card.")})
+    payment = pending()
+    db.session.commit()
+    try:
+        return attach_intent(payment, test_card if test_cards else None)
+    except DomainError:
+        db.session.commit()  # the declined payment and its audit row stay, whatever the caller does
+        raise
+
+
+def resume(payment: Payment) -> Intent:
+    """The intent of a payment the payer left before finishing (its Payment Element is shown again)."""
+    return gateway().retrieve(payment.stripe_payment_intent_id)
+
+
 def attach_intent(payment: Payment, test_card: str | None = None) -> Intent:
     """Create the PaymentIntent for a pending payment (idempotent per payment row).
 
@@ -106,8 +133,9 @@ def attach_intent(payment: Payment, test_card: str | None = None) -> Intent:
         payment = _locked(payment)
         payment.stripe_payment_intent_id = payment.stripe_payment_intent_id or error.intent_id
         if payment.status == PaymentStatus.PENDING:
-            _mark_failed(payment, error.message)
-        raise DomainError(_l("The payment was declined: %(reason)s", reason=error.message)) from error
+            _mark_failed(payment, error.message, error.code or "card_declined")
+        raise DomainError(_l("The payment was declined: %(reason)s",
+                             reason=decline_message(error.code))) from error
     except GatewayUnavailable as error:
         # Stripe may have made the intent: the payment stays pending so that trying again sends
         # the same idempotency key (and reconcile closes it if nobody does).
@@ -126,9 +154,10 @@ def attach_intent(payment: Payment, test_card: str | None = None) -> Intent:
     return intent
 
 
-def _mark_failed(payment: Payment, message: str) -> None:
+def _mark_failed(payment: Payment, message: str, code: str | None = None) -> None:
     MACHINE.move(payment, PaymentStatus.FAILED)
     payment.failure_message = (message or "")[:255]
+    payment.failure_code = (code or "")[:64] or None
     payment.closed_at = utcnow()
     db.session.flush()
     record("payment.failed", obj=payment, patient=payment.patient_id, detail=payment.failure_message)
@@ -163,7 +192,7 @@ def apply_intent(payment: Payment, intent: Intent) -> bool:
     target = INTENT_STATUS.get(intent.status)
     if intent.status == "requires_payment_method" and intent.failure_message:
         if payment.status == PaymentStatus.PENDING:
-            _mark_failed(payment, intent.failure_message)
+            _mark_failed(payment, intent.failure_message, intent.failure_code)
             return True
         return False
     if target is None or target == payment.status:

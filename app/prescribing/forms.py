@@ -93,6 +93,10 @@ class SignForm(FlaskForm):
                              validators=[DataRequired(_l("Enter your password to sign."))],
                              description=_l("Signing freezes the prescription and sends it for pharmacist "
                                             "review."))
+    prescriber_reason = TextAreaField(
+        _l("Your reason for prescribing despite the findings"), validators=[Optional(), Length(max=2000)],
+        description=_l("Required when the automatic checks found a major or contraindicated problem; "
+                       "the pharmacist reads it with the finding."))
     submit = SubmitField(_l("Sign prescription"))
 
 

@@ -11,13 +11,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from app.database import UTCDateTime, enum_column, utcnow
 from app.drugs.models import Route
 from app.extensions import db
+from app.prescribing.rules import SupplyCategory
 from app.prescribing.states import PrescriptionStatus
-
-
-class SupplyCategory(StrEnum):
-    NORMAL = "normal"  # up to 7 days
-    CHRONIC = "chronic"  # up to 4 weeks, with a stated reason
-    LONG = "long"  # up to 12 weeks: doctor's assessment and patient's confirmation
 
 
 class Frequency(StrEnum):

@@ -10,7 +10,8 @@ from app.consultations.models import Consultation
 from app.database import utcnow
 from app.extensions import db
 from app.prescribing.models import Prescription, PrescriptionItem, SupplyCategory
-from app.prescribing.services import MAX_VALID_DAYS, is_valid, local_date
+from app.prescribing.rules import MAX_VALID_DAYS
+from app.prescribing.services import is_valid, local_date
 from app.prescribing.states import PrescriptionStatus
 
 S = PrescriptionStatus
@@ -45,12 +46,28 @@ def digest(prescription: Prescription) -> str:
 
 
 def for_patient(patient) -> list[Prescription]:
-    """The patient's prescriptions, newest first; replaced versions are reached from their successor."""
+    """The patient's current prescriptions, newest first; replaced versions are in `earlier_for`."""
     found = db.session.scalars(
         select(Prescription).where(Prescription.patient_id == patient.id,
                                    Prescription.status != S.SUPERSEDED)
         .options(with_items()).order_by(Prescription.created_at.desc(), Prescription.id.desc())).all()
     return [p for p in found if shown_to_patient(p)]
+
+
+def earlier_for(patient, current: list[Prescription]) -> dict[int, list[Prescription]]:
+    """The versions each current prescription replaced (by its id), newest first; one query for the
+    whole list, so the page can fold each prescription's history under it."""
+    replaced = {p.id: p for p in db.session.scalars(
+        select(Prescription).where(Prescription.patient_id == patient.id,
+                                   Prescription.status == S.SUPERSEDED))}
+    chains = {}
+    for prescription in current:
+        chain, previous = [], prescription.previous_version_id
+        while previous in replaced:
+            chain.append(replaced[previous])
+            previous = replaced[previous].previous_version_id
+        chains[prescription.id] = chain
+    return chains
 
 
 def for_consultation(consultation: Consultation, user) -> list[Prescription]:

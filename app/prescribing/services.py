@@ -14,24 +14,17 @@ from app.audit.services import record
 from app.consultations.models import Consultation
 from app.consultations.states import ConsultationStatus
 from app.database import utcnow
-from app.drugs.models import ControlledClass, Drug, Route
+from app.drugs.models import Drug, Route
 from app.errors import DomainError, InvalidTransition
 from app.extensions import db
 from app.patients.models import Condition, ConditionStatus
 from app.prescribing import quantity, sig_input
 from app.prescribing.models import Frequency, PrescribedUnit, Prescription, PrescriptionItem, SupplyCategory
+from app.prescribing.rules import MAX_ITEMS, MAX_VALID_DAYS, NEVER_LONG, SUPPLY_LIMIT_DAYS
 from app.prescribing.signature import canonical_content, content_hash, verify_signature  # noqa: F401
 from app.prescribing.states import CANCELLABLE, MACHINE, REVISABLE, PrescriptionStatus
 
 S = PrescriptionStatus
-MAX_ITEMS = 5
-SUPPLY_LIMIT_DAYS = {SupplyCategory.NORMAL: 7, SupplyCategory.CHRONIC: 28, SupplyCategory.LONG: 84}
-# 处方管理办法 art. 18: valid on the day written; extended, at most 3 days in all.
-MAX_VALID_DAYS = 3
-# Classes a long prescription may never carry (besides antimicrobials and cold-chain drugs).
-NEVER_LONG = frozenset({ControlledClass.NARCOTIC, ControlledClass.PSYCHOTROPIC_1,
-                        ControlledClass.PSYCHOTROPIC_2,
-                        ControlledClass.TOXIC, ControlledClass.RADIOACTIVE, ControlledClass.PRECURSOR})
 
 
 # Where a returned prescription may still be revised: the consultation it came from went on or ended
@@ -260,8 +253,9 @@ def confirm_long(prescription: Prescription, patient) -> None:
 
 # ---- signature -----------------------------------------------------------------------------------
 
-def sign(prescription: Prescription, doctor, password: str) -> None:
-    """Re-check the password, re-check every rule, freeze the content under its SHA-256."""
+def sign(prescription: Prescription, doctor, password: str) -> Prescription:
+    """Re-check the password, re-check every rule, freeze the content under its SHA-256; returns the
+    locked prescription, for the caller to submit for review."""
     prescription = lock(prescription)
     _editable(prescription, doctor)
     if not verify_password(doctor.password_hash, password or ""):
@@ -291,9 +285,9 @@ def sign(prescription: Prescription, doctor, password: str) -> None:
     db.session.flush()
     record("prescription.submitted_for_review", obj=prescription, patient=prescription.patient_id,
            actor=doctor)
-    from app.review import services as review  # review builds on prescribing, not the other way
-
-    review.submit(prescription)
+    # The caller then runs app.review.services.submit() in the same transaction: review builds on
+    # prescribing, so prescribing never calls up into it.
+    return prescription
 
 
 def _replace_previous(prescription: Prescription, doctor) -> None:

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -19,7 +19,7 @@ from app.extensions import db
 from app.i18n import current_language
 from app.number_fields import arg_int
 from app.patients import catalog
-from app.patients.services import active_allergies
+from app.patients.queries import active_allergies
 from app.policy import patient_data, roles_required
 from app.prescribing import bp, directions, quantity, queries, sig_input
 from app.prescribing import services as rx
@@ -35,8 +35,11 @@ from app.prescribing.forms import (
     SupplyForm,
 )
 from app.prescribing.models import Frequency, PrescribedUnit, Prescription, PrescriptionItem
+from app.prescribing.rules import MAX_ITEMS
 from app.prescribing.states import CANCELLABLE, REVISABLE, PrescriptionStatus
+from app.review import services as review
 from app.security import per_user_limit
+from app.transaction import perform
 
 S = PrescriptionStatus
 SEARCH_LIMIT = 20
@@ -67,8 +70,10 @@ def render_detail(prescription: Prescription, code: int = 200, **forms):
             item_form=item_form, results=_search_results(item_form),
             supply_form=forms.get("supply_form") or SupplyForm(formdata=None, obj=prescription),
             sign_form=forms.get("sign_form") or SignForm(formdata=None), remove_form=RemoveItemForm(),
-            allergies=active_allergies(prescription.patient), max_items=rx.MAX_ITEMS,
+            allergies=active_allergies(prescription.patient), max_items=MAX_ITEMS,
             cancel_form=CancelForm(), preview_findings=_preview_findings(prescription))
+        context["needs_reason"] = bool(context["sign_form"].prescriber_reason.errors) or any(
+            finding.severity in review.NEEDS_PRESCRIBER_REASON for finding in context["preview_findings"])
     elif is_doctor:
         extend_form = forms.get("extend_form") or ExtendForm(formdata=None)
         extend_form.valid_until.choices = [SelectChoice(day.isoformat(), day.isoformat())
@@ -104,24 +109,14 @@ def _search_results(form: ItemForm) -> list[Drug]:
     return found
 
 
-def _act(prescription: Prescription, verb, success: str, form=None, name: str = ""):
-    """One change as one transaction; on refusal the page again with the reasons on the form."""
-    try:
-        verb()
-    except DomainError as error:
-        db.session.rollback()
+def _refusal(prescription: Prescription):
+    """What a refused change leaves on record (perform() commits it after rolling the change back)."""
+    def write(error: DomainError) -> None:
         if isinstance(error, rx.WrongPassword):  # its audit row was rolled back with the rest
             record("prescription.sign_refused", obj=prescription, patient=prescription.patient_id,
                    detail="wrong password")
-        error.apply_to(form)
         _viewed(prescription, "prescription.action_refused")
-        db.session.commit()
-        if form is None:
-            return redirect(url_for("prescribing.detail", prescription_id=prescription.id), code=303)
-        return render_detail(prescription, 400, **{name: form})
-    db.session.commit()
-    flash(success, "success")
-    return None
+    return write
 
 
 def _invalid(prescription: Prescription, form, name: str):
@@ -142,9 +137,11 @@ def _back(prescription: Prescription, anchor: str | None = None):
 def index():
     patient = current_user._get_current_object()
     prescriptions = queries.for_patient(patient)
+    earlier = queries.earlier_for(patient, prescriptions)
     record("prescription.list_viewed", patient=patient)
     db.session.commit()
-    return render_template("prescribing/index.html", prescriptions=prescriptions, today=queries.today())
+    return render_template("prescribing/index.html", prescriptions=prescriptions, earlier=earlier,
+                           today=queries.today())
 
 
 @bp.route("/<int:prescription_id>/confirm", methods=["POST"])
@@ -155,8 +152,9 @@ def confirm(prescription_id: int):
     if not ConfirmLongForm().validate_on_submit():
         abort(400)
     patient = current_user._get_current_object()
-    return _act(prescription, lambda: rx.confirm_long(prescription, patient),
-                _("Thank you. Your doctor can now sign the long prescription.")) or _back(prescription)
+    perform(lambda: rx.confirm_long(prescription, patient), refused=_refusal(prescription),
+            success=_("Thank you. Your doctor can now sign the long prescription."))
+    return _back(prescription)
 
 
 # ---- both ---------------------------------------------------------------------------------------
@@ -181,20 +179,18 @@ def start(consultation_id: int):
     if consultation is None or not consultations.visible_to(consultation, current_user):
         abort(404)
     form = StartForm()
-    detail_url = url_for("consultations.detail", consultation_id=consultation.id, _anchor="prescriptions")
-    try:
+    doctor, started = current_user._get_current_object(), []
+
+    def begin() -> None:
         if not form.validate_on_submit():
             raise DomainError({"condition_id": _("Choose a diagnosis the patient has on file.")})
-        prescription = rx.start(consultation, current_user._get_current_object(),
-                                condition_id=form.condition_id.data)
-    except DomainError as error:
-        db.session.rollback()
-        error.apply_to(None)
-        record("consultation.action_refused", obj=consultation, patient=consultation.patient_id)
-        db.session.commit()
-        return redirect(detail_url, code=303)
-    db.session.commit()
-    return _back(prescription, "add-item")
+        started.append(rx.start(consultation, doctor, condition_id=form.condition_id.data))
+
+    if perform(begin, refused=lambda error: record("consultation.action_refused", obj=consultation,
+                                                   patient=consultation.patient_id)):
+        return _back(started[0], "add-item")
+    return redirect(url_for("consultations.detail", consultation_id=consultation.id, _anchor="prescriptions"),
+                    code=303)
 
 
 @bp.route("/<int:prescription_id>/items", methods=["POST"])
@@ -211,12 +207,15 @@ def add_item(prescription_id: int):
     if not form.validate_on_submit():
         return _invalid(prescription, form, "item_form")
     doctor = current_user._get_current_object()
-    return _act(prescription, lambda: rx.add_item(
-        prescription, doctor, drug_id=form.drug_id.data, dose=form.dose.data, dose_unit=form.dose_unit.data,
-        frequency=form.frequency.data, duration_days=form.duration_days.data, route=form.route.data or None,
-        max_doses_per_day=form.max_doses_per_day.data, times_of_day=form.times_of_day.data,
-        instructions=form.instructions.data), _("Added to the prescription."), form, "item_form") \
-        or _back(prescription, "items")
+    if perform(lambda: rx.add_item(
+            prescription, doctor, drug_id=form.drug_id.data, dose=form.dose.data,
+            dose_unit=form.dose_unit.data, frequency=form.frequency.data,
+            duration_days=form.duration_days.data,
+            route=form.route.data or None, max_doses_per_day=form.max_doses_per_day.data,
+            times_of_day=form.times_of_day.data, instructions=form.instructions.data),
+            success=_("Added to the prescription."), form=form, refused=_refusal(prescription)):
+        return _back(prescription, "items")
+    return render_detail(prescription, 400, item_form=form)
 
 
 @bp.route("/<int:prescription_id>/items/<int:item_id>/remove", methods=["POST"])
@@ -228,8 +227,9 @@ def remove_item(prescription_id: int, item_id: int):
     if line is None or line.prescription_id != prescription.id or not RemoveItemForm().validate_on_submit():
         abort(404)
     doctor = current_user._get_current_object()
-    return _act(prescription, lambda: rx.remove_item(prescription, doctor, line),
-                _("Removed from the prescription.")) or _back(prescription, "items")
+    perform(lambda: rx.remove_item(prescription, doctor, line), success=_("Removed from the prescription."),
+            refused=_refusal(prescription))
+    return _back(prescription, "items")
 
 
 @bp.route("/<int:prescription_id>/supply", methods=["POST"])
@@ -241,10 +241,11 @@ def supply(prescription_id: int):
     if not form.validate_on_submit():
         return _invalid(prescription, form, "supply_form")
     doctor = current_user._get_current_object()
-    return _act(prescription, lambda: rx.set_supply(
-        prescription, doctor, form.supply_category.data, reason=form.chronic_reason.data,
-        assessment=form.long_assessment.data), _("Supply saved."), form, "supply_form") \
-        or _back(prescription, "supply")
+    if perform(lambda: rx.set_supply(prescription, doctor, form.supply_category.data,
+                                     reason=form.chronic_reason.data, assessment=form.long_assessment.data),
+               success=_("Supply saved."), form=form, refused=_refusal(prescription)):
+        return _back(prescription, "supply")
+    return render_detail(prescription, 400, supply_form=form)
 
 
 @bp.route("/<int:prescription_id>/sign", methods=["POST"])
@@ -257,9 +258,14 @@ def sign(prescription_id: int):
     if not form.validate_on_submit():
         return _invalid(prescription, form, "sign_form")
     doctor = current_user._get_current_object()
-    return _act(prescription, lambda: rx.sign(prescription, doctor, form.password.data),
-                _("Prescription signed and sent for pharmacist review."), form, "sign_form") \
-        or _back(prescription)
+    # Signing and submitting for review are one step for the doctor, so one transaction: a finding
+    # that needs a reason refuses the signature too.
+    if perform(lambda: review.submit(rx.sign(prescription, doctor, form.password.data),
+                                     form.prescriber_reason.data),
+               success=_("Prescription signed and sent for pharmacist review."), form=form,
+               refused=_refusal(prescription)):
+        return _back(prescription)
+    return render_detail(prescription, 400, sign_form=form)
 
 
 @bp.route("/<int:prescription_id>/extend", methods=["POST"])
@@ -278,8 +284,10 @@ def extend(prescription_id: int):
         form.valid_until.errors = [_("Choose the new last valid day.")]
         return _invalid(prescription, form, "extend_form")
     doctor = current_user._get_current_object()
-    return _act(prescription, lambda: rx.extend_validity(prescription, doctor, until),
-                _("Validity extended."), form, "extend_form") or _back(prescription)
+    if perform(lambda: rx.extend_validity(prescription, doctor, until), success=_("Validity extended."),
+               form=form, refused=_refusal(prescription)):
+        return _back(prescription)
+    return render_detail(prescription, 400, extend_form=form)
 
 
 @bp.route("/<int:prescription_id>/revise", methods=["POST"])
@@ -291,9 +299,10 @@ def revise(prescription_id: int):
         abort(400)
     doctor = current_user._get_current_object()
     created = []
-    return _act(prescription, lambda: created.append(rx.revise(prescription, doctor)),
-                _("A new version was started. Change it and sign it to replace the signed one.")) \
-        or _back(created[0], "items")
+    if perform(lambda: created.append(rx.revise(prescription, doctor)), refused=_refusal(prescription),
+               success=_("A new version was started. Change it and sign it to replace the signed one.")):
+        return _back(created[0], "items")
+    return _back(prescription)
 
 
 @bp.route("/<int:prescription_id>/cancel", methods=["POST"])
@@ -304,8 +313,9 @@ def cancel(prescription_id: int):
     if not CancelForm().validate_on_submit():
         abort(400)
     doctor = current_user._get_current_object()
-    return _act(prescription, lambda: rx.cancel(prescription, doctor), _("Prescription cancelled.")) \
-        or _back(prescription)
+    perform(lambda: rx.cancel(prescription, doctor), success=_("Prescription cancelled."),
+            refused=_refusal(prescription))
+    return _back(prescription)
 
 
 @bp.route("/quantity.json")

@@ -1,23 +1,36 @@
 """Operations pages for review: turnaround dashboard (admins) and the knowledge base, read-only."""
 
 import math
+import re
 import statistics
 from datetime import timedelta
 
 from flask import render_template, request
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from app.accounts.models import Role, User
-from app.checks import knowledge
+from app.checks import loader
 from app.database import utcnow
 from app.extensions import db
 from app.i18n import current_language
 from app.policy import roles_required
 from app.review import bp
 from app.review.models import Decision, PrescriptionReview
-from app.review.services import queue
+from app.review.queries import queue
 
 DASHBOARD_DAYS = 30
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+def with_placeholders(message: str) -> Markup:
+    """A rule's message as written, its {placeholders} marked as codes that stay as they are."""
+    parts, start = [], 0
+    for found in PLACEHOLDER.finditer(message):
+        parts += [escape(message[start:found.start()]),
+                  Markup('<span translate="no">{}</span>').format(found.group(0))]
+        start = found.end()
+    return Markup("").join([*parts, escape(message[start:])])
 
 
 def _percentile(values: list[int], fraction: float) -> int | None:
@@ -78,7 +91,7 @@ def dashboard():
 def knowledge_base():
     """The rules the automatic checks apply, as shipped in app/checks/data (edited there, reviewed
     like code, never through a form)."""
-    kb = knowledge.get()
+    kb = loader.get()
     query = request.args.get("q", "").strip().casefold()[:100]
 
     def matches(rule) -> bool:
@@ -92,4 +105,5 @@ def knowledge_base():
         duplicates=[r for r in kb.duplicates if matches(r)],
         cross_reactivity=[r for r in kb.cross_reactivity if matches(r)],
         fixed=[r for r in sorted(kb.rules.values(), key=lambda r: r.rule_id) if matches(r)],
-        groups=sorted(kb.groups.items()), allergy_classes=sorted(kb.allergy_classes.items()))
+        groups=sorted(kb.groups.items()), allergy_classes=sorted(kb.allergy_classes.items()),
+        with_placeholders=with_placeholders)

@@ -31,6 +31,9 @@ class CheckFinding(db.Model):
     message_zh: Mapped[str] = mapped_column(sa.Text)
     source: Mapped[str] = mapped_column(sa.Text)
     knowledge_base_version: Mapped[str] = mapped_column(sa.String(80))
+    # Why the doctor signed anyway: required for a major or contraindicated finding, shown to the
+    # pharmacist with it.
+    prescriber_reason: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     prescription = relationship("Prescription",

@@ -4,11 +4,10 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Role
 from app.audit.services import record
-from app.checks import adapters, knowledge
+from app.checks import adapters, loader
 from app.checks.knowledge import Severity
 from app.database import claim as claim_rows
 from app.database import utcnow
@@ -26,22 +25,39 @@ from app.review.states import MACHINE, ReviewStatus
 S = PrescriptionStatus
 # An abandoned claim (the pharmacist walked away) frees the prescription for others after this.
 CLAIM_MINUTES = 15
+# Findings the doctor must explain to sign: the pharmacist cannot approve a contraindicated one and
+# needs a written justification for a major one, so the prescriber's reasoning must be on record.
+NEEDS_PRESCRIBER_REASON = frozenset({Severity.CONTRAINDICATED, Severity.MAJOR})
+REASON_MAX_LENGTH = 2000
 
 
-def submit(prescription: Prescription) -> PrescriptionReview:
-    """Run the automatic checks on a just-signed prescription and put it in the review queue; the
-    version it replaces leaves the queue (the caller, sign(), holds both prescriptions' locks)."""
+def submit(prescription: Prescription, prescriber_reason: str = "") -> PrescriptionReview:
+    """Run the automatic checks on a just-signed prescription and put it in the review queue.
+
+    Called by whoever signed it, in the same transaction, right after `prescribing.services.sign()`
+    (which holds both versions' locks): a major or contraindicated finding is refused without the
+    prescriber's reason, which is kept with each such finding. The replaced version leaves the queue.
+    """
+    reason = (prescriber_reason or "").strip()
+    if len(reason) > REASON_MAX_LENGTH:
+        raise DomainError({"prescriber_reason": _l("Write at most %(count)d characters.",
+                                                   count=REASON_MAX_LENGTH)})
+    kb = loader.get()
+    findings = adapters.check_prescription(prescription, kb=kb)
+    if not reason and any(finding.severity in NEEDS_PRESCRIBER_REASON for finding in findings):
+        raise DomainError({"prescriber_reason": _l(
+            "A major or contraindicated finding can only be signed with your reason for prescribing it "
+            "anyway.")})
     if prescription.previous_version_id is not None:
         _withdraw(prescription.previous_version_id)
-    kb = knowledge.get()
-    findings = adapters.check_prescription(prescription, kb=kb)
     for finding in findings:
         db.session.add(CheckFinding(
             prescription_id=prescription.id, severity=finding.severity, kind=finding.kind,
             rule_id=finding.rule_id, drug_code=finding.drug_code, line=finding.line,
             other_code=finding.other_code, other_on=str(finding.other_on) if finding.other_on else None,
             message_en=finding.message_en, message_zh=finding.message_zh, source=finding.source,
-            knowledge_base_version=kb.version))
+            knowledge_base_version=kb.version,
+            prescriber_reason=reason if finding.severity in NEEDS_PRESCRIBER_REASON else None))
     review = PrescriptionReview(
         prescription_id=prescription.id, queued_at=prescription.signed_at, findings_count=len(findings),
         worst_severity=max((f.severity for f in findings), default=None), knowledge_base_version=kb.version)
@@ -64,18 +80,6 @@ def _withdraw(prescription_id: int) -> None:
         MACHINE.move(review, ReviewStatus.WITHDRAWN)
         review.claimed_by_id = review.claimed_at = None
         db.session.flush()
-
-
-def queue() -> list[PrescriptionReview]:
-    """Every prescription waiting for review, oldest signed first (first in, first reviewed)."""
-    shown = selectinload(PrescriptionReview.prescription)
-    return list(db.session.scalars(
-        select(PrescriptionReview).join(Prescription)
-        .where(PrescriptionReview.status == ReviewStatus.OPEN, Prescription.status == S.AWAITING_REVIEW)
-        .options(shown.selectinload(Prescription.patient), shown.selectinload(Prescription.doctor),
-                 shown.selectinload(Prescription.condition), shown.selectinload(Prescription.items),
-                 selectinload(PrescriptionReview.claimed_by))
-        .order_by(PrescriptionReview.queued_at, PrescriptionReview.id)))
 
 
 def claim_expired(review: PrescriptionReview, now: datetime | None = None) -> bool:

@@ -17,10 +17,11 @@ from app.policy import patient_access_rules, patient_data, roles_required
 from app.prescribing.models import Prescription
 from app.prescribing.services import is_valid
 from app.prescribing.states import PrescriptionStatus
-from app.review import bp
+from app.review import bp, queries
 from app.review import services as review
 from app.review.forms import ClaimForm, DecisionForm, ReleaseForm
 from app.review.models import PrescriptionReview
+from app.transaction import perform
 
 S = PrescriptionStatus
 
@@ -39,13 +40,10 @@ patient_access_rules.append(pharmacist_sees_patient)
 
 
 def load(prescription_id: int) -> Prescription:
-    """Open for review, or decided by this pharmacist; 404 otherwise."""
+    """Open for review, decided by this pharmacist, or an earlier version of one; 404 otherwise."""
     prescription = db.session.get(Prescription, prescription_id)
-    found = prescription.review if prescription is not None else None
-    if found is None:
-        abort(404)
-    if not (found.decision is None and prescription.status == S.AWAITING_REVIEW) \
-            and found.decided_by_id != current_user.id:
+    if prescription is None or prescription.review is None \
+            or not queries.reviewable_by(prescription, current_user):
         abort(404)
     return prescription
 
@@ -55,8 +53,10 @@ def render_review(prescription: Prescription, code: int = 200, form: DecisionFor
     now = utcnow()
     held_by = review.holder(found, now)
     context = adapters.build_context(prescription.patient, exclude=prescription)
+    earlier = queries.earlier_versions(prescription)
     return render_template(
         "review/detail.html", prescription=prescription, review=found, holder=held_by,
+        earlier_returns=queries.returns(earlier), consultation=prescription.consultation,
         findings=sorted(prescription.findings, key=lambda f: (-f.severity.rank, f.line, f.id)),
         patient_context=context, conditions=verified_conditions(prescription.patient),
         is_valid=is_valid(prescription, now), language=current_language(),
@@ -68,7 +68,7 @@ def render_review(prescription: Prescription, code: int = 200, form: DecisionFor
 @roles_required(Role.PHARMACIST)
 @patient_data
 def queue():
-    waiting = review.queue()
+    waiting = queries.queue()
     for entry in waiting:  # the queue names patients: one audit row per patient shown
         record("prescription.queue_viewed", obj=entry.prescription, patient=entry.prescription.patient_id)
     if not waiting:
@@ -89,17 +89,13 @@ def detail(prescription_id: int):
     return render_review(prescription)
 
 
-def _verb(prescription: Prescription, verb, success: str):
-    """A claim or release as one transaction; a refusal is flashed and nothing is kept."""
-    try:
-        verb()
-    except DomainError as error:
-        db.session.rollback()
-        error.apply_to(None)
-        record("prescription.review_refused", obj=prescription, patient=prescription.patient_id)
-    else:
-        flash(success, "success")
-    db.session.commit()
+def _refusal(prescription: Prescription):
+    """The audit row a refused claim, release or decision leaves (committed after the rollback)."""
+    return lambda error: record("prescription.review_refused", obj=prescription,
+                                patient=prescription.patient_id)
+
+
+def _back(prescription: Prescription):
     return redirect(url_for("review.detail", prescription_id=prescription.id), code=303)
 
 
@@ -111,9 +107,10 @@ def claim(prescription_id: int):
     if not ClaimForm().validate_on_submit():
         abort(400)
     pharmacist = current_user._get_current_object()
-    return _verb(prescription, lambda: review.claim(prescription, pharmacist),
-                 _("The prescription is yours to review for %(minutes)d minutes.",
-                   minutes=review.CLAIM_MINUTES))
+    perform(lambda: review.claim(prescription, pharmacist), refused=_refusal(prescription),
+            success=_("The prescription is yours to review for %(minutes)d minutes.",
+                      minutes=review.CLAIM_MINUTES))
+    return _back(prescription)
 
 
 @bp.route("/<int:prescription_id>/release", methods=["POST"])
@@ -124,8 +121,9 @@ def release(prescription_id: int):
     if not ReleaseForm().validate_on_submit():
         abort(400)
     pharmacist = current_user._get_current_object()
-    return _verb(prescription, lambda: review.release(prescription, pharmacist),
-                 _("The prescription is back in the queue."))
+    perform(lambda: review.release(prescription, pharmacist), refused=_refusal(prescription),
+            success=_("The prescription is back in the queue."))
+    return _back(prescription)
 
 
 @bp.route("/<int:prescription_id>/decide", methods=["POST"])
@@ -134,20 +132,20 @@ def release(prescription_id: int):
 def decide(prescription_id: int):
     prescription = load(prescription_id)
     form = DecisionForm()
-    if form.validate_on_submit():
-        try:
-            review.decide(prescription, current_user._get_current_object(), form.decision.data,
-                          reason_codes=form.reason_codes.data, note=form.note.data,
-                          justification=form.justification.data)
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("Approved. The patient can now pay for the medicines and choose a store.")
-                  if prescription.status == S.APPROVED else
-                  _("Returned to the doctor with your reasons."), "success")
-            return redirect(url_for("review.queue"), code=303)
-    record("prescription.review_refused", obj=prescription, patient=prescription.patient_id)
-    db.session.commit()
-    return render_review(prescription, 400, form)
+    pharmacist = current_user._get_current_object()
+
+    def decide_now() -> None:
+        if not form.validate_on_submit():
+            raise DomainError({})  # the form's own errors are already on its fields
+        review.decide(prescription, pharmacist, form.decision.data, reason_codes=form.reason_codes.data,
+                      note=form.note.data, justification=form.justification.data)
+
+    if not perform(decide_now, form=form, refused=_refusal(prescription)):
+        return render_review(prescription, 400, form)
+    if prescription.status == S.APPROVED:
+        # Say only what happens now: ordering from a store is not offered yet.
+        flash(_("Approved. The patient's prescription page now shows it as approved and valid until "
+                "%(date)s.", date=prescription.valid_until.isoformat()), "success")
+    else:
+        flash(_("Returned to the doctor with your reasons."), "success")
+    return redirect(url_for("review.queue"), code=303)

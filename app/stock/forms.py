@@ -2,11 +2,21 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, SubmitField
+from wtforms import (
+    DateField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.accounts.forms import REQUIRED
+from app.drugs.forms import price_problem, yuan_to_fen
+from app.inventory.quarantine import REASON_MAX, Decision
 from app.inventory.reasons import ADJUSTMENT_REASONS, WRITE_OFF_REASONS
 
 
@@ -20,12 +30,21 @@ class ReceiveForm(FlaskForm):
     lot_number = StringField(_l("Lot number"), validators=[DataRequired(REQUIRED), Length(max=40)])
     expiry_date = DateField(_l("Expiry date"), validators=[DataRequired(_l("Enter the expiry date."))])
     quantity = StringField(_l("Packs received"), validators=[DataRequired(REQUIRED), Length(max=10)])
-    unit_cost_fen = StringField(_l("Unit cost per pack (fen)"), validators=[DataRequired(REQUIRED),
-                                                                           Length(max=12)])
+    unit_cost = StringField(_l("Unit cost per pack (¥)"), validators=[DataRequired(REQUIRED)],
+                            description=_l("In yuan, e.g. 35.50."))
     arrival_temperature = StringField(_l("Arrival temperature (°C)"), validators=[Optional(), Length(max=8)],
                                       description=_l("Required for cold-chain drugs; outside 2–8 °C the "
                                                      "lot goes to quarantine."))
     submit = SubmitField(_l("Receive"))
+
+    def validate_unit_cost(self, field) -> None:
+        # The catalogue's bounded yuan parser and its messages: one rule for money typed in yuan.
+        if not yuan_to_fen(field.data):
+            raise ValidationError(price_problem(field.data))
+
+    @property
+    def unit_cost_fen(self) -> int:
+        return int(yuan_to_fen(self.unit_cost.data))
 
 
 class CountForm(FlaskForm):
@@ -48,6 +67,21 @@ class WriteOffForm(FlaskForm):
     reason = SelectField(_l("Reason"), choices=_choices(WRITE_OFF_REASONS), validate_choice=False)
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Write off"))
+
+
+class AssessForm(FlaskForm):
+    """A pharmacist's decision on a quarantined lot."""
+
+    decision = RadioField(_l("Decision"), choices=[
+        SelectChoice(Decision.RELEASE.value, _l("Release: fit for sale, back to available stock")),
+        SelectChoice(Decision.REJECT.value,
+                     _l("Reject: write off every pack (destroy or return to the supplier)")),
+    ], validate_choice=False, validators=[DataRequired(_l("Choose release or reject."))])
+    reason = TextAreaField(_l("Reason"), validators=[
+        DataRequired(REQUIRED), Length(max=REASON_MAX, message=_l("A note has at most 500 characters."))],
+                           description=_l("What was checked and found, e.g. the data logger and the "
+                                          "manufacturer's stability statement."))
+    submit = SubmitField(_l("Record the decision"))
 
 
 class TransferRequestForm(FlaskForm):

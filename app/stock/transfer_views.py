@@ -8,16 +8,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
-from app import numbers
 from app.accounts.models import Role
 from app.audit.services import record
-from app.errors import DomainError
 from app.extensions import db
 from app.i18n import current_language
+from app.inventory import queries as stock_queries
 from app.inventory import recall as recalls
 from app.inventory import reorder as reorder_points
 from app.inventory import transfers
 from app.inventory.models import LotRecall, ReorderPoint, StockLot, StockTransfer, Store, TransferStatus
+from app.inventory.rules import TRANSFER_MIN_SHELF_DAYS
 from app.policy import patient_data, roles_required
 from app.stock import bp
 from app.stock.forms import (
@@ -27,7 +27,8 @@ from app.stock.forms import (
     TransferRequestForm,
     TransferStepForm,
 )
-from app.stock.views import STAFF, FieldMap, _drug_choices, _home_store_id, load_store
+from app.stock.pages import STAFF, FieldMap, drug_choices, form_id, home_store_id, load_store
+from app.transaction import perform
 
 T = TransferStatus
 # Which side of a transfer may take each step (an admin may take every step).
@@ -39,7 +40,7 @@ STEPS = {"pick": ("from", (T.REQUESTED,)), "ship": ("from", (T.PICKED,)),
 def _sides(transfer: StockTransfer) -> set[str]:
     if current_user.role == Role.ADMIN:
         return {"from", "to", "either"}
-    home = _home_store_id()
+    home = home_store_id()
     sides = {side for side, store_id in (("from", transfer.from_store_id), ("to", transfer.to_store_id))
              if store_id == home}
     return sides | ({"either"} if sides else set())
@@ -65,7 +66,7 @@ def transfers_list():
                           joinedload(StockTransfer.drug))
                  .order_by(StockTransfer.requested_at.desc(), StockTransfer.id.desc()))
     if current_user.role != Role.ADMIN:
-        home = _home_store_id() or 0
+        home = home_store_id() or 0
         statement = statement.where(or_(StockTransfer.from_store_id == home,
                                         StockTransfer.to_store_id == home))
     status = request.args.get("status", "")
@@ -85,36 +86,38 @@ def _store_choices(stores) -> list[SelectChoice]:
 @roles_required(*STAFF)
 def new_transfer():
     active = list(db.session.scalars(select(Store).where(Store.is_active).order_by(Store.code)))
-    form = TransferRequestForm()
+    form = TransferRequestForm(drug_id=request.args.get("drug_id", ""),
+                               from_store_id=request.args.get("from_store_id", ""))
     form.from_store_id.choices = _store_choices(active)
-    form.drug_id.choices = _drug_choices()
+    form.drug_id.choices = drug_choices()
     if current_user.role == Role.ADMIN:
         form.to_store_id.choices = _store_choices(active)
     else:  # a pharmacist asks for stock for their own store
-        home = db.session.get(Store, _home_store_id() or 0) or abort(404)
+        home = db.session.get(Store, home_store_id() or 0) or abort(404)
         form.to_store_id.choices = _store_choices([home])
         form.to_store_id.data = str(home.id)
-    if form.validate_on_submit():
-        try:
-            transfer = transfers.request_transfer(
-                _id(form.from_store_id.data), _id(form.to_store_id.data), _id(form.drug_id.data),
-                form.packs.data, current_user._get_current_object(), note=form.note.data)
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(FieldMap(form, from_store="from_store_id", to_store="to_store_id", drug="drug_id"))
-        else:
-            db.session.commit()
-            flash(_("Transfer requested."), "success")
-            return redirect(url_for("stock.transfer", transfer_id=transfer.id), code=303)
-    return render_template("stock/transfer_new.html", form=form), 400 if form.errors else 200
-
-
-def _id(value) -> int:
-    return numbers.id_or_none(value) or 0
+    created = []
+    if form.validate_on_submit() and perform(
+            lambda: created.append(transfers.request_transfer(
+                form_id(form.from_store_id.data), form_id(form.to_store_id.data), form_id(form.drug_id.data),
+                form.packs.data, current_user._get_current_object(), note=form.note.data,
+                within_free_stock=True)),
+            success=_("Transfer requested."),
+            form=FieldMap(form, from_store="from_store_id", to_store="to_store_id", drug="drug_id")):
+        return redirect(url_for("stock.transfer", transfer_id=created[0].id), code=303)
+    drug_id = form_id(form.drug_id.data)
+    free = stock_queries.free_to_send(drug_id, active) if drug_id else {}
+    return render_template("stock/transfer_new.html", form=form, stores=active, free=free, drug_id=drug_id,
+                           shelf_days=TRANSFER_MIN_SHELF_DAYS, language=current_language()), \
+        400 if form.errors else 200
 
 
 def _transfer_page(transfer: StockTransfer, code: int = 200, receive_form=None, step_form=None):
-    return render_template("stock/transfer.html", transfer=transfer, steps=allowed_steps(transfer),
+    free = None
+    if transfer.status == T.REQUESTED:  # what the pick could take now, so the sender sees it before picking
+        sender = transfer.from_store
+        free = stock_queries.free_to_send(transfer.drug_id, [sender]).get(sender.id, 0)
+    return render_template("stock/transfer.html", transfer=transfer, steps=allowed_steps(transfer), free=free,
                            receive_form=receive_form or TransferReceiveForm(formdata=None),
                            step_form=step_form or TransferStepForm(formdata=None),
                            language=current_language()), code
@@ -153,14 +156,7 @@ def transfer_step(transfer_id: int, step: str):
                  "ship": lambda: transfers.ship(transfer, user),
                  "lost": lambda: transfers.mark_lost(transfer, user, form.note.data),
                  "cancel": lambda: transfers.cancel_transfer(transfer, user, form.note.data)}
-        try:
-            verbs[step]()
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_success(step), "success")
+        if perform(verbs[step], success=_success(step), form=form):
             return redirect(url_for("stock.transfer", transfer_id=transfer_id), code=303)
     return _transfer_page(db.session.get(StockTransfer, transfer_id), 400, step_form=form)
 
@@ -174,15 +170,11 @@ def transfer_receive(transfer_id: int):
     form = TransferReceiveForm()
     if form.validate_on_submit():
         received = {line.lot_number: request.form.get(f"received_{line.id}", "") for line in transfer.lines}
-        try:
-            transfers.receive_transfer(transfer, current_user._get_current_object(), received=received,
-                                       temperature=form.temperature.data or None, note=form.note.data)
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(form)  # a per-lot reason (received_<line>) has no form field: it is flashed
-        else:
-            db.session.commit()
-            flash(_("Transfer received."), "success")
+        # A per-lot reason (received_<line>) has no form field: it is flashed.
+        if perform(lambda: transfers.receive_transfer(
+                transfer, current_user._get_current_object(), received=received,
+                temperature=form.temperature.data or None, note=form.note.data),
+                success=_("Transfer received."), form=form):
             return redirect(url_for("stock.transfer", transfer_id=transfer_id), code=303)
     return _transfer_page(db.session.get(StockTransfer, transfer_id), 400, receive_form=form)
 
@@ -193,18 +185,14 @@ def transfer_receive(transfer_id: int):
 @roles_required(Role.ADMIN)
 def recalls_page():
     form = RecallForm()
-    form.drug_id.choices = _drug_choices()
-    if form.validate_on_submit():
-        try:
-            recall = recalls.recall_lot(_id(form.drug_id.data), form.lot_number.data,
-                                        current_user._get_current_object(), form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(FieldMap(form, drug="drug_id"))
-        else:
-            db.session.commit()
-            flash(_("Lot %(lot)s is recalled in every store.", lot=recall.lot_number), "success")
-            return redirect(url_for("stock.recall", recall_id=recall.id), code=303)
+    form.drug_id.choices = drug_choices()
+    made = []
+    if form.validate_on_submit() and perform(
+            lambda: made.append(recalls.recall_lot(form_id(form.drug_id.data), form.lot_number.data,
+                                                   current_user._get_current_object(), form.reason.data)),
+            form=FieldMap(form, drug="drug_id")):
+        flash(_("Lot %(lot)s is recalled in every store.", lot=made[0].lot_number), "success")
+        return redirect(url_for("stock.recall", recall_id=made[0].id), code=303)
     listed = db.session.scalars(select(LotRecall).order_by(LotRecall.recalled_at.desc()).limit(100)).all()
     return render_template("stock/recalls.html", form=form, recalls=listed), 400 if form.errors else 200
 
@@ -236,18 +224,13 @@ def reorder(store_id: int):
     """Low stock at a store with a suggested transfer (from the store with most surplus) or purchase."""
     store = load_store(store_id)
     form = ReorderPointForm()
-    form.drug_id.choices = _drug_choices()
-    if form.validate_on_submit():
-        try:
-            reorder_points.set_reorder_point(store, _id(form.drug_id.data), form.min_packs.data,
-                                             form.target_packs.data, current_user._get_current_object())
-        except DomainError as error:
-            db.session.rollback()
-            error.apply_to(FieldMap(form, drug="drug_id"))
-        else:
-            db.session.commit()
-            flash(_("Reorder point saved."), "success")
-            return redirect(url_for("stock.reorder", store_id=store.id), code=303)
+    form.drug_id.choices = drug_choices()
+    if form.validate_on_submit() and perform(
+            lambda: reorder_points.set_reorder_point(
+                store, form_id(form.drug_id.data), form.min_packs.data, form.target_packs.data,
+                current_user._get_current_object()),
+            success=_("Reorder point saved."), form=FieldMap(form, drug="drug_id")):
+        return redirect(url_for("stock.reorder", store_id=store.id), code=303)
     points = db.session.scalars(select(ReorderPoint).where(ReorderPoint.store_id == store.id)
                                 .order_by(ReorderPoint.id)).all()
     return render_template("stock/reorder.html", store=store, form=form, points=points,

@@ -1,4 +1,5 @@
 /* Keeps an open consultation page current: appends new messages and reloads when the status changes.
+   Each poll sends the last message id and the state the page has, so that only news is audited.
    Message text is only ever set with textContent, so whatever anyone writes stays text. */
 (function () {
   "use strict";
@@ -52,7 +53,9 @@
   }
 
   function poll() {
-    var target = url + (live.dataset.mode === "messages" ? "?after=" + lastId : "");
+    // The server audits a poll only when its answer is news to this page: it is told what the page has.
+    var target = url + "?state=" + encodeURIComponent(state) +
+      (live.dataset.mode === "messages" ? "&after=" + lastId : "");
     fetch(target, {headers: {Accept: "application/json"}, credentials: "same-origin", cache: "no-store"})
       .then(function (response) {
         if (response.status === 401 || response.status === 403 || response.status === 404) {

@@ -21,9 +21,11 @@
   // A dose is usually written in the unit the strength is given in.
   var DOSE_UNIT = {"mg": "mg", "µg": "µg", "g": "g", "IU": "IU", "mg/mL": "mg", "µg/h": "patch"};
 
+  // The page's translated words live in <template> elements: their text is in .content (a document
+  // fragment), not in the element itself, whose textContent is always empty.
   function text(id) {
     var template = document.getElementById(id);
-    return template ? template.textContent : "";
+    return template ? template.content.textContent.trim() : "";
   }
 
   function element(tag, className, content) {
@@ -58,10 +60,9 @@
     if (flags.weekly_only) {
       body.appendChild(element("span", "badge text-bg-warning", text("weekly-text")));
     }
-    if (drug.max_daily_dose) {
-      body.appendChild(element("span", "d-block small text-muted",
-        text("max-dose-text") + ": " + drug.max_daily_dose + " " + (drug.max_daily_dose_unit || "")));
-    }
+    // As the server renders it: the line is always there, "—" when the catalogue gives no maximum.
+    body.appendChild(element("span", "d-block small text-muted",
+      text("max-dose-text") + ": " + (drug.max_daily_dose_text || "—")));
     label.appendChild(input);
     label.appendChild(body);
     return label;
@@ -73,6 +74,8 @@
     pending = null;
     results.dataset.query = value;
     results.removeAttribute("aria-busy");
+    // The combobox is "expanded" while its list offers drugs to choose from.
+    query.setAttribute("aria-expanded", results.querySelector("[name=drug_id]") ? "true" : "false");
   }
 
   function search() {

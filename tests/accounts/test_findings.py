@@ -19,7 +19,7 @@ from app.database import utcnow
 from app.notifications.models import OutboundSms
 from app.prescribing.models import Prescription
 from app.prescribing.states import PrescriptionStatus
-from tests.accounts.test_views import (
+from tests.accounts.pages import (
     NEW_PASSWORD,
     NOT_CREATED,
     WRONG_CODE,

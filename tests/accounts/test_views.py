@@ -1,4 +1,4 @@
-"""Account pages as people meet them: register, verify, sign in and out, limits, CSRF, expiry, reset."""
+"""Signing in and out, limits, form tokens, idle sessions, password reset and the account page."""
 
 import re
 import time
@@ -8,221 +8,28 @@ from urllib.parse import unquote, urlsplit
 import itsdangerous.timed
 import limits.storage.memory
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.accounts.models import CodeStatus, Role, User, VerificationCode
-from app.audit.models import AuditEvent
+from app.accounts.models import Role
 from app.database import utcnow
-from app.extensions import db as database
-from app.notifications.models import OutboundSms, SmsStatus
-from app.worker import run_once
+from app.notifications.models import OutboundSms
+from tests.accounts.pages import (
+    CSRF_EXPIRED,
+    LOGIN_FAILED,
+    NEW_PASSWORD,
+    RESET_SENT,
+    WRONG_CODE,
+    ZH,
+    Browser,
+    audit_rows,
+    csrf_token_in,
+    other_code,
+    reset_code_for,
+    saved,
+    signed_in,
+    text,
+)
 from tests.factories import PASSWORD, make_patient, make_user
-
-EN = {"Accept-Language": "en"}
-ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
-NEW_PASSWORD = "Amber-Lantern-7395"
-LOGIN_FAILED = "The email/mobile number or password is not correct."
-WRONG_CODE = "The code is wrong or has expired. Request a new one if needed."
-CSRF_EXPIRED = "This form has expired or was not valid. Please try again."
-RESET_SENT = "If this account has a verified mobile number, we sent a code to it."
-NOT_CREATED = ("An account cannot be created with these details. If you already have an account, "
-               "sign in or reset your password.")
-NOT_CREATED_ZH = "无法使用这些信息创建账号。如果您已有账号，请登录或重置密码。"
-
-
-class Browser:
-    """One request per app context, as on a server: the conftest client shares the test's, so `g`
-    (Flask-Login's cached user, Flask-Babel's language) would leak from one request to the next."""
-
-    def __init__(self, app):
-        self.app, self.client = app, app.test_client()
-
-    def open(self, method, url, *, follow=False, headers=None, **kwargs):
-        with self.app.app_context():
-            response = self.client.open(url, method=method, headers=headers, **kwargs)
-        while follow and response.status_code in (302, 303):
-            with self.app.app_context():
-                response = self.client.get(response.location, headers=headers)
-        return response
-
-    def get(self, url, **kwargs):
-        return self.open("GET", url, **kwargs)
-
-    def post(self, url, data=None, **kwargs):
-        return self.open("POST", url, data=data, **kwargs)
-
-    def sign_in(self, identifier, password=PASSWORD, **kwargs):
-        return self.post("/accounts/login", {"identifier": identifier, "password": password}, **kwargs)
-
-
-@pytest.fixture
-def web(app, db):
-    return Browser(app)
-
-
-@pytest.fixture
-def csrf_on(app):
-    app.config["WTF_CSRF_ENABLED"] = True
-    try:
-        yield
-    finally:
-        app.config["WTF_CSRF_ENABLED"] = False
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def registration(**fields) -> dict:
-    data = dict(display_name="Li Wei", email="li.wei@example.com", phone="138 0013 8000",
-                password=PASSWORD, confirm=PASSWORD, locale="en")
-    data.update(fields)
-    return data
-
-
-def saved(user):
-    """Commit a factory-made user so the pages, each in its own session, can see it."""
-    database.session.commit()
-    return user
-
-
-def signed_in(web, user):
-    assert web.sign_in(saved(user).email).status_code == 302
-    return user
-
-
-def count_users(db) -> int:
-    return db.session.scalar(select(func.count()).select_from(User))
-
-
-def audit_rows(db, action: str) -> list[AuditEvent]:
-    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
-
-
-def run_worker(app) -> dict:
-    with app.app_context():
-        return run_once()
-
-
-def six_digits(body: str) -> str:
-    return re.search(r"(?<!\d)\d{6}(?!\d)", body).group()
-
-
-def other_code(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
-
-
-def register_and_get_code(app, db, web, sms_sent):
-    """Register through the form, let the worker send the SMS, return (user, code)."""
-    assert web.post("/accounts/register", registration()).status_code == 302
-    run_worker(app)
-    user = db.session.scalar(select(User).where(User.email == "li.wei@example.com"))
-    return user, six_digits(sms_sent[-1][1])
-
-
-def current_code(db, user) -> VerificationCode:
-    db.session.expire_all()
-    return db.session.scalar(select(VerificationCode).where(VerificationCode.user_id == user.id)
-                             .order_by(VerificationCode.id.desc()))
-
-
-
-def test_registration_stores_e164_phone_and_sends_a_chinese_code_only_when_the_worker_runs(
-        app, db, web, sms_sent):
-    response = web.post("/accounts/register", registration(locale="zh"))
-    assert response.status_code == 302 and response.location.endswith("/accounts/verify-phone")
-    assert "欢迎！我们已向 +86138****8000 发送了 6 位验证码。" in text(web.get(response.location))
-
-    user = db.session.scalar(select(User).where(User.email == "li.wei@example.com"))
-    assert user.phone == "+8613800138000" and user.locale == "zh" and user.phone_verified_at is None
-    assert user.password_hash.startswith("$argon2") and PASSWORD not in user.password_hash
-    [registered] = audit_rows(db, "account.registered")
-    assert registered.actor_id == registered.patient_id == user.id
-    [queued] = db.session.scalars(select(OutboundSms).where(OutboundSms.user_id == user.id)).all()
-    assert (queued.to_phone, queued.status) == ("+8613800138000", SmsStatus.QUEUED)
-    assert "您的验证码为" in queued.body
-    assert list(sms_sent) == []  # nothing leaves from the request itself
-
-    run_worker(app)
-    [(to_phone, body)] = list(sms_sent)
-    assert to_phone == "+8613800138000" and "您的验证码为" in body
-    code = six_digits(body)
-    db.session.expire_all()
-    assert queued.status == SmsStatus.SENT and code not in queued.body
-
-    page = text(web.post("/accounts/verify-phone", {"code": code}, follow=True))
-    assert "手机号验证成功。" in page
-    db.session.expire_all()
-    assert user.phone_verified_at is not None
-    assert len(audit_rows(db, "phone.verified")) == 1
-
-
-def test_wrong_code_is_refused_and_after_five_guesses_even_the_right_code_is(app, db, web, sms_sent):
-    user, code = register_and_get_code(app, db, web, sms_sent)
-    response = web.post("/accounts/verify-phone", {"code": other_code(code)})
-    assert response.status_code == 200 and WRONG_CODE in text(response)
-    assert current_code(db, user).attempts == 1
-
-    for _ in range(4):
-        assert WRONG_CODE in text(web.post("/accounts/verify-phone", {"code": other_code(code)}))
-    refused = web.post("/accounts/verify-phone", {"code": code})
-    assert refused.status_code == 200 and WRONG_CODE in text(refused)
-    assert current_code(db, user).status == CodeStatus.EXPIRED
-    assert user.phone_verified_at is None
-
-
-def test_expired_code_is_refused_and_the_worker_marks_it_expired(app, db, web, sms_sent):
-    user, code = register_and_get_code(app, db, web, sms_sent)
-    row = current_code(db, user)
-    row.expires_at = utcnow().replace(year=2000)
-    db.session.commit()
-
-    response = web.post("/accounts/verify-phone", {"code": code}, headers=ZH)
-    assert WRONG_CODE in text(response)  # in English, the language the user chose, whatever the browser
-    assert run_worker(app)["expire-verification-codes"] == 1
-    assert current_code(db, user).status == CodeStatus.EXPIRED
-    assert user.phone_verified_at is None
-
-
-BAD_REGISTRATIONS = {
-    "duplicate email": ({"email": "taken@example.com"}, {"email": "Taken@Example.com"},
-                        NOT_CREATED, NOT_CREATED_ZH),
-    "duplicate phone": ({"phone": "+8613800138000"}, {"phone": "+86 138-0013-8000"},
-                        NOT_CREATED, NOT_CREATED_ZH),
-    "short password": ({}, {"password": "Short-1x", "confirm": "Short-1x"},
-                       "Use at least 10 characters.", "密码至少需要 10 个字符。"),
-    "common password": ({}, {"password": "password123", "confirm": "password123"},
-                        "This password is too common. Choose one that is harder to guess.",
-                        "该密码过于常见，请选择更难猜到的密码。"),
-    "phone in password": ({}, {"password": "13800138000-mine", "confirm": "13800138000-mine"},
-                          "Do not use your email address or phone number in the password.",
-                          "密码中请勿包含您的邮箱或手机号。"),
-    "malformed phone": ({}, {"phone": "12345"}, "Enter a valid mobile number, e.g. 138 0013 8000.",
-                        "请输入有效的手机号，例如 138 0013 8000。"),
-    "mismatched confirmation": ({}, {"confirm": PASSWORD + "!"}, "The two passwords do not match.",
-                                "两次输入的密码不一致。"),
-    "neither email nor phone": ({}, {"email": "", "phone": ""},
-                                "Give an email address or a mobile number.", "请填写邮箱或手机号。"),
-}
-
-
-@pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("case", BAD_REGISTRATIONS)
-def test_bad_registration_shows_the_reason_in_the_users_language_and_creates_nothing(db, web, case, language):
-    existing, fields, english, chinese = BAD_REGISTRATIONS[case]
-    if existing:
-        saved(make_patient(**existing))
-    before = count_users(db)
-    response = web.post("/accounts/register", registration(**fields), headers=ZH if language == "zh" else EN)
-    assert response.status_code == 200
-    page = text(response)
-    assert (chinese if language == "zh" else english) in page
-    assert (english if language == "zh" else chinese) not in page
-    assert count_users(db) == before
-    assert audit_rows(db, "account.registered") == []
-    assert db.session.scalar(select(func.count()).select_from(OutboundSms)) == 0
-    assert web.get("/accounts/profile").status_code == 302  # nobody was signed in
-
 
 
 @pytest.mark.parametrize("typed", ["138 0013 8000", "+86 138-0013-8000", "13800138000", "PAT@Example.test"])
@@ -297,10 +104,6 @@ def test_eleventh_sign_in_within_a_minute_is_refused_until_the_minute_has_passed
 
 
 
-def csrf_token_in(page: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-
-
 @pytest.mark.parametrize("token", ["tampered", "missing"])
 def test_sign_in_with_a_bad_form_token_signs_nobody_in_and_asks_to_try_again(db, web, csrf_on, token):
     user = saved(make_patient())
@@ -316,14 +119,6 @@ def test_sign_in_with_a_bad_form_token_signs_nobody_in_and_asks_to_try_again(db,
 
     data["csrf_token"] = csrf_token_in(text(web.get("/accounts/login")))
     assert web.post("/accounts/login", data).status_code == 302  # a fresh form works
-
-
-def test_registration_without_a_form_token_creates_nothing(db, web, csrf_on):
-    before = count_users(db)
-    response = web.post("/accounts/register", registration(), headers=ZH)
-    assert response.status_code == 303
-    assert "表单已过期或无效，请重试。" in text(web.get(response.location, headers=ZH))
-    assert count_users(db) == before
 
 
 def test_session_idle_for_over_30_minutes_expires_and_asks_to_sign_in_again(db, web, monkeypatch):
@@ -359,13 +154,6 @@ def test_forgot_password_sends_a_code_only_to_a_verified_phone_but_always_says_t
     assert RESET_SENT in text(web.get(response.location))
     queued = db.session.scalars(select(OutboundSms).where(OutboundSms.purpose == "password_reset")).all()
     assert len(queued) == sms_expected
-
-
-def reset_code_for(app, web, sms_sent, identifier: str) -> str:
-    assert web.post("/accounts/forgot-password", {"identifier": identifier}).status_code == 302
-    run_worker(app)
-    [(_, body)] = [message for message in sms_sent if "password reset code" in message[1]]
-    return six_digits(body)
 
 
 def test_password_reset_changes_the_password_and_signs_out_other_sessions(app, db, web, sms_sent):

@@ -59,7 +59,8 @@ def test_bad_store_input_is_refused_with_a_message_and_nothing_is_saved(db, logi
     assert response.status_code == 400
     page = text(response).replace("&#39;", "'")
     assert message in page
-    assert re.search(rf'<(input|select|textarea) class="[^"]*is-invalid[^"]*" id="{field}"', page)
+    [tag] = re.findall(rf'<(?:input|select|textarea)\b[^>]*\bid="{field}"[^>]*>', page)
+    assert "is-invalid" in tag and 'aria-invalid="true"' in tag
     assert stores(db) == before
 
 

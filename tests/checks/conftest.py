@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.checks import adapters, knowledge
+from app.checks import adapters, knowledge, loader
 from app.checks.engine import ActiveMedication, Line, MedicationSource
 from app.drugs import catalogue
 from app.drugs import services as drugs
@@ -38,7 +38,7 @@ def facts() -> dict:
 
 @pytest.fixture(scope="session")
 def kb() -> knowledge.KnowledgeBase:
-    return knowledge.get()
+    return loader.get()
 
 
 def line(code: str, dose, unit: str = "mg", frequency: str = "QD", days: int = 7, *, position: int = 1,

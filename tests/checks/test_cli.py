@@ -5,7 +5,8 @@ import shutil
 
 import pytest
 
-from app.checks.knowledge import DATA_DIR, get
+from app.checks.knowledge import DATA_DIR
+from app.checks.loader import get
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from app.patients.models import PatientProfile, Sex
 from app.prescribing import services as rx
 from app.prescribing.models import Prescription
 from tests import factories
+from tests.prescribing.conftest import sign_and_submit
 
 
 def draft(visit, code, dose, unit="mg", frequency="QD", days=7) -> Prescription:
@@ -23,7 +24,7 @@ def draft(visit, code, dose, unit="mg", frequency="QD", days=7) -> Prescription:
 
 def signed(visit, code, dose, **sig) -> Prescription:
     prescription = draft(visit, code, dose, **sig)
-    rx.sign(prescription, visit.doctor, factories.PASSWORD)
+    sign_and_submit(prescription, visit.doctor, factories.PASSWORD)
     db.session.commit()
     return prescription
 
@@ -61,7 +62,7 @@ def test_a_superseded_version_and_the_prescription_being_checked_do_not_count(vi
     rx.remove_item(revision, visit.doctor, revision.items[0])
     rx.add_item(revision, visit.doctor, drug_id=visit.drugs["AMLODIPINE-5MG-TAB"].id, dose="5",
                 dose_unit="mg", frequency="QD", duration_days=7)
-    rx.sign(revision, visit.doctor, factories.PASSWORD)
+    sign_and_submit(revision, visit.doctor, factories.PASSWORD)
     db.session.commit()
 
     everything = adapters.build_context(visit.patient)

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from app.checks import knowledge
+from app.checks import loader
 from app.checks.engine import Kind, Severity, check
 from app.checks.knowledge import DATA_DIR, KnowledgeBaseError, Problem
 from tests.checks.conftest import SHIPPED, line
@@ -158,7 +158,7 @@ def append(path, text: str) -> int:
 
 def problems_of(directory) -> list[Problem]:
     with pytest.raises(KnowledgeBaseError) as error:
-        knowledge.load(directory)
+        loader.load(directory)
     return error.value.problems
 
 
@@ -206,16 +206,16 @@ def test_a_missing_column_and_a_missing_fixed_rule_are_reported(data_copy):
 
 
 def test_reloading_a_broken_knowledge_base_keeps_the_working_one(data_copy):
-    current = knowledge.get()
+    current = loader.get()
     (data_copy / "VERSION").write_text("one point oh\n", encoding="utf-8")
     with pytest.raises(KnowledgeBaseError) as error:
-        knowledge.reload(data_copy)
+        loader.reload(data_copy)
     assert Problem("VERSION", 1, "version", "Write the version as MAJOR.MINOR.PATCH.") in error.value.problems
-    assert knowledge.get() is current
+    assert loader.get() is current
 
 
 def test_an_edited_file_changes_the_reported_version(data_copy):
-    before = knowledge.load(data_copy).version
+    before = loader.load(data_copy).version
     append(data_copy / "groups.csv", "extra_group,ingredient:warfarin,Test source for the digest\n")
-    after = knowledge.load(data_copy).version
+    after = loader.load(data_copy).version
     assert before.split("+")[0] == after.split("+")[0] and before != after

@@ -6,6 +6,7 @@ import pytest
 from werkzeug.datastructures import FileStorage
 
 from app.accounts.models import Role
+from app.consultations import queries
 from app.consultations import services as consultations
 from app.database import utcnow
 from app.extensions import db as _db
@@ -104,7 +105,7 @@ class Flow:
         _db.session.commit()
 
     def payment(self, consultation):
-        return consultations.current_payment(consultation)
+        return queries.current_payment(consultation)
 
 
 @pytest.fixture

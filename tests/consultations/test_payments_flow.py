@@ -219,9 +219,9 @@ def test_expiry_by_the_worker_releases_the_hold_once(db, flow, gateway, monkeypa
     assert flow.intent(payment)["status"] == "canceled"
 
 
-def test_with_real_stripe_keys_the_page_uses_the_payment_element_and_only_it_allows_stripe(
-        db, flow, as_user, gateway, monkeypatch):
-    monkeypatch.setattr(gateway, "is_local", False)
+def test_without_test_cards_the_page_uses_the_payment_element_and_only_it_allows_stripe(
+        app, db, flow, as_user, monkeypatch):
+    monkeypatch.setitem(app.config, "STRIPE_TEST_CARDS", False)
     consultation = flow.book()
     patient = as_user(consultation.patient)
     form = patient.get(f"/consultations/{consultation.id}/pay")

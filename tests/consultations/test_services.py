@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app import worker
 from app.accounts.models import DoctorProfile, Role, User
 from app.audit.models import AuditEvent
+from app.consultations import queries
 from app.consultations import services as consultations
 from app.consultations.models import Consultation, ConsultationMessage
 from app.consultations.states import TRANSITIONS, ConsultationStatus, can_move
@@ -82,10 +83,10 @@ def test_doctors_are_listed_with_their_queue_of_paid_consultations_only(db, flow
     flow.paid(doctor=busy)
     flow.paid(doctor=busy)
     flow.book(doctor=busy)  # not paid: not in the queue
-    listed = dict(consultations.bookable_doctors("Endocrinology"))
+    listed = dict(queries.bookable_doctors("Endocrinology"))
     assert listed == {idle: 0, busy: 2}
     assert other not in listed
-    assert {"Endocrinology", "Oncology"} <= set(consultations.departments())
+    assert {"Endocrinology", "Oncology"} <= set(queries.departments())
 
 
 # ---- transitions ----------------------------------------------------------------------------------
@@ -147,8 +148,8 @@ def test_messages_only_while_in_progress_and_polling_returns_only_newer_ones(db,
     consultation = flow.accepted()
     first = consultations.post_message(consultation, consultation.patient, "Morning values 8.2")
     second = consultations.post_message(consultation, consultation.doctor, "Thank you")
-    assert consultations.messages_after(consultation, first.id) == [second]
-    assert consultations.messages_after(consultation) == [first, second]
+    assert queries.messages_after(consultation, first.id) == [second]
+    assert queries.messages_after(consultation) == [first, second]
     with pytest.raises(DomainError):
         consultations.post_message(consultation, consultation.patient, "   ")
     consultations.refer(consultation, consultation.doctor, "Needs an examination")
@@ -168,7 +169,7 @@ def test_the_queue_shows_the_longest_waiting_patient_first(db, flow):
         consultation.paid_at = now - timedelta(minutes=minutes)
     flow.paid()  # another doctor's patient
     db.session.commit()
-    assert consultations.doctor_queue(doctor) == [earliest, middle, later]
+    assert queries.doctor_queue(doctor) == [earliest, middle, later]
 
 
 def test_a_doctor_sees_a_patient_once_their_consultation_is_paid(db, flow):

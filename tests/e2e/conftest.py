@@ -1,25 +1,31 @@
 """Browser fixtures: Debian's Chromium driven by Playwright against a live server on 127.0.0.1."""
 
+import json
 import os
 import threading
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import stripe
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.accounts.models import User
 from app.consultations.models import Consultation
 from app.consultations.states import ConsultationStatus
 from app.database import utcnow
 from app.drugs import services as drug_catalogue
-from app.extensions import db
+from app.extensions import db, limiter
 from app.patients.models import Condition, ConditionStatus, UploadPurpose
 from app.patients.uploads import save_upload
 from tests import factories
-from tests.consultations.conftest import upload_file
+from tests.consultations.conftest import Flow, upload_file
+from tests.fuzz_world import World
+from tests.payments.conftest import sign
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -142,3 +148,49 @@ def consultation(live_app, tmp_path, request):
         found = visit.id, patient.email, doctor.email, pharmacist.email
         db.session.remove()  # an open SQLite transaction would lock the live server out
     return found
+
+
+@dataclass
+class Sweep:
+    """What a page sweep needs of the world, read while its session was open: logins and URL ids."""
+
+    logins: dict[str, str]  # role → login name
+    user_ids: dict[str, int]  # role → user id
+    ids: dict[str, dict[str, int]]  # endpoint → URL parameter values
+
+
+def live_flow(live_app, localstripe) -> Flow:
+    """Consultations built step by step as users do, against the live app's database (call it inside
+    the app's context): Stripe's signed webhooks reach the app in-process."""
+    client = live_app.test_client()
+
+    def deliver(event: dict):
+        payload = json.dumps(event)
+        header = sign(payload, live_app.config["STRIPE_WEBHOOK_SECRET"])
+        return client.post("/payments/webhooks/stripe", data=payload,
+                           headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+
+    return Flow(deliver, stripe.StripeClient("sk_test_inspect", base_addresses={"api": localstripe.url}))
+
+
+@pytest.fixture(scope="session")
+def world(live_app, localstripe):
+    """One of everything a page takes an id of (the route fuzz's world), built once for the browser
+    sweeps, committed like the views do; its users sign in with factories.PASSWORD."""
+    with live_app.app_context():
+        made = World(db, live_flow(live_app, localstripe))
+        found = Sweep(logins={role: user.login_name for role, user in made.users.items()},
+                      user_ids={role: user.id for role, user in made.users.items()},
+                      ids={rule.endpoint: made.ids(rule.endpoint) for rule in live_app.url_map.iter_rules()})
+        db.session.remove()  # an open SQLite transaction would lock the live server out
+    return found
+
+
+def speak(live_app, user_ids, lang: str) -> None:
+    """Users read the portal in their saved language: set it before they sign in."""
+    with live_app.app_context():
+        for user_id in user_ids:
+            db.session.get(User, user_id).locale = lang
+        db.session.commit()
+        limiter.reset()  # a sweep signs in many times from one address
+        db.session.remove()

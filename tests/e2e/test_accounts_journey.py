@@ -5,8 +5,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.worker import run_once
-from tests.e2e.pages import open_menu
+from tests.e2e.pages import fits_the_screen, open_menu
+from tests.e2e.patient_pages import last_code_sent_to, small_targets
 
 pytestmark = pytest.mark.e2e
 
@@ -31,16 +31,6 @@ PATIENTS = {
     "zh": {"name": "王小测", "phone": "139 1000 0002", "email": "wangxiaoce@example.com"},
 }
 PASSWORD = "Lantern-Orchard-73"
-
-
-def last_code_sent_to(live_app, e164: str) -> str:
-    """Run the worker once (it sends the SMS outbox) and read the code the patient received."""
-    with live_app.app_context():
-        run_once()
-    for phone, body in reversed(live_app.extensions["sms"].sent):
-        if phone == e164:
-            return re.search(r"\b(\d{6})\b", body).group(1)
-    raise AssertionError(f"no SMS was sent to {e164}")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -85,3 +75,33 @@ def test_patient_registers_verifies_phone_signs_out_and_in(page: Page, live_serv
     open_menu(page)
     page.get_by_role("button", name=text["sign_out"]).click()
     expect(page).to_have_url(re.compile(r"/accounts/login$"))
+
+
+ALL_AT_ONCE = {
+    "en": ["This field is required.", "Enter a valid mobile number, e.g. 138 0013 8000.",
+           "This password is too common. Choose one that is harder to guess.",
+           "The two passwords do not match."],
+    "zh": ["此项为必填项。", "请输入有效的手机号，例如 138 0013 8000。",
+           "该密码过于常见，请选择更难猜到的密码。", "两次输入的密码不一致。"],
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_sign_in_pages_have_thumb_sized_targets_and_registration_names_every_bad_field_at_once(
+        page: Page, live_server, lang):
+    page.set_extra_http_headers({"Accept-Language": "zh-CN" if lang == "zh" else "en"})
+    for path in ("/accounts/login", "/accounts/register", "/accounts/forgot-password",
+                 "/accounts/reset-password"):
+        page.goto(live_server + path)
+        assert small_targets(page) == [], path
+        assert fits_the_screen(page), path
+
+    text = TEXT[lang]
+    page.goto(live_server + "/accounts/register")
+    page.get_by_label(text["phone"]).fill("12345")
+    page.get_by_label(text["password"], exact=True).fill("password123")
+    page.get_by_label(text["confirm"]).fill("password124")
+    page.get_by_role("button", name=text["create"]).click()
+    feedback = page.locator(".invalid-feedback")
+    expect(feedback).to_have_count(len(ALL_AT_ONCE[lang]))
+    expect(feedback).to_have_text(ALL_AT_ONCE[lang])  # name, phone, password, confirmation: one answer

@@ -80,6 +80,14 @@ def sms_code(live_app, e164: str) -> str:
 
 def nav(page: Page, name: str) -> None:
     open_menu(page)
+    # A link's name may go on with its queue count ("Consultation queue 1 consultations waiting").
+    page.locator("#main-nav").get_by_role("link", name=re.compile(rf"^{re.escape(name)}(\s|$)")).click()
+
+
+def nav_in_menu(page: Page, menu: str, name: str) -> None:
+    """Staff navigation groups its pages in menus: open the menu (by its id), then follow the link."""
+    open_menu(page)
+    page.locator(f"#menu-{menu}").click()
     page.locator("#main-nav").get_by_role("link", name=name, exact=True).click()
 
 
@@ -127,7 +135,7 @@ def test_register_record_verify_book_pay_consult_and_complete(page: Page, browse
     # An admin verifies the condition against the proof.
     admin = second_phone(browser, browser_context_args)
     sign_in(admin, live_server, admin_login)
-    nav(admin, text["verification_queue"])
+    nav_in_menu(admin, "people", text["verification_queue"])
     admin.locator(".list-group-item", has_text=HOSPITAL[lang]).click()
     admin.get_by_role("button", name=text["mark_verified"]).click()
     admin.context.close()
@@ -175,4 +183,11 @@ def test_register_record_verify_book_pay_consult_and_complete(page: Page, browse
     page.reload()
     expect(page.locator("#doctor-note")).to_contain_text("Continue amlodipine; recheck in 4 weeks.")
     expect(page.locator("#rating")).to_be_visible()
+    # Each star is a tap target of at least 44×44 px on the phone.
+    stars = page.locator("#rating-stars label")
+    expect(stars).to_have_count(5)
+    for box in (stars.nth(i).bounding_box() for i in range(5)):
+        assert box["width"] >= 44 and box["height"] >= 44, box
+    stars.nth(1).click()  # the label is what the finger meets: it chooses 4 stars
+    expect(page.locator("#rating-1")).to_be_checked()
     assert fits_the_screen(page)

@@ -2,11 +2,17 @@
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
+from app.accounts import services as accounts
+from app.accounts.models import CodePurpose
 from app.extensions import db
+from app.patients import services as patient_record
+from app.patients.models import Allergy, AllergyKind, Condition, Severity
 from tests import factories
 from tests.e2e.pages import fits_the_screen, open_menu, sign_in, sign_out
-from tests.patients.conftest import PNG
+from tests.e2e.patient_pages import last_code_sent_to, small_targets
+from tests.patients.conftest import PNG, make_condition, make_profile
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +38,10 @@ TEXT = {
 }
 
 
+BACK = {"en": {"home": "Back to the home page", "record": "Back to my health record"},
+        "zh": {"home": "返回首页", "record": "返回我的健康档案"}}
+
+
 @pytest.fixture
 def uploads_in_tmp(live_app, tmp_path):
     """Keep the files this journey uploads out of the developer's instance folder."""
@@ -49,7 +59,7 @@ def test_patient_records_a_condition_and_an_admin_verifies_it(page: Page, live_s
         patient = factories.make_patient(locale=lang)
         admin = factories.make_user("admin", locale=lang)
         db.session.commit()
-        patient_login, admin_login = patient.email, admin.email
+        patient_login, admin_login, patient_id = patient.email, admin.email, patient.id
 
     sign_in(page, live_server, patient_login)
     open_menu(page)
@@ -78,10 +88,15 @@ def test_patient_records_a_condition_and_an_admin_verifies_it(page: Page, live_s
 
     sign_in(page, live_server, admin_login)
     open_menu(page)
+    page.locator("#menu-people").click()  # the admin's pages are grouped in menus
     page.locator("#main-nav").get_by_role("link", name=text["queue"], exact=True).click()
-    page.locator(".list-group-item", has_text="E11.9").first.click()
+    # This patient's condition: other tests' patients may wait in the same queue with E11.9.
+    with live_app.app_context():
+        condition_id = db.session.scalar(select(Condition.id).where(Condition.patient_id == patient_id))
+    page.locator(f".list-group-item[href$='/conditions/{condition_id}/review']").click()
     expect(page.locator("img.img-fluid")).to_be_visible()
-    page.wait_for_function("document.querySelector('img.img-fluid').complete")
+    # decode() settles once the image has loaded (a polled predicate would need eval, which the CSP forbids).
+    page.locator("img.img-fluid").evaluate("image => image.decode()")
     assert page.evaluate("document.querySelector('img.img-fluid').naturalWidth") == 1  # the real PNG
     assert fits_the_screen(page)
     page.get_by_role("button", name=text["verify"]).click()
@@ -91,3 +106,69 @@ def test_patient_records_a_condition_and_an_admin_verifies_it(page: Page, live_s
     sign_in(page, live_server, patient_login)
     page.goto(live_server + "/patients/conditions")
     expect(page.locator(".list-group-item").first).to_contain_text(text["verified"])
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_target_on_the_patient_pages_is_big_enough_for_a_thumb_and_each_page_leads_back(
+        page: Page, live_server, live_app, uploads_in_tmp, lang):
+    with live_app.app_context():
+        patient = factories.make_patient(locale=lang)
+        make_profile(patient)
+        make_condition(patient)  # with its proof link
+        db.session.add(Allergy(patient_id=patient.id, kind=AllergyKind.CLASS, substance="statins",
+                               severity=Severity.SEVERE, recorded_by_id=patient.id))
+        patient_record.add_address(patient, recipient="Wang Fang", phone="138 0013 8000", province="Shanghai",
+                                   city="Shanghai", district="Xuhui", street="88 Tianyaoqiao Road",
+                                   postal_code="200030", make_default=False)
+        patient_record.add_address(patient, recipient="Wang Fang", phone="138 0013 8000", province="Zhejiang",
+                                   city="Hangzhou", district="", street="1 Lakeside Road", postal_code="",
+                                   make_default=False)  # a second one, so "Make default" shows too
+        patient_record.grant_consent(patient, "sms_reminders")
+        db.session.commit()
+        login = patient.email
+
+    sign_in(page, live_server, login)
+    back = BACK[lang]
+    for path, back_to in (("/patients/profile", back["home"]), ("/patients/conditions", back["record"]),
+                          ("/patients/allergies", back["record"]), ("/accounts/profile", back["home"])):
+        page.goto(live_server + path)
+        expect(page.locator("[data-back-link]")).to_contain_text(back_to)
+        assert small_targets(page) == [], path
+        assert fits_the_screen(page), path
+
+    page.locator("[data-back-link]").click()  # from the account page, home
+    expect(page).to_have_url(live_server + "/")
+
+
+PHONE_FIRST = {
+    "en": {"alert": "Please verify your mobile number before you record a condition",
+           "verify_link": "Verify my mobile number", "code": "Verification code", "verify": "Verify",
+           "verified": "Your mobile number is verified.", "diagnosis": "Diagnosis (ICD-10)"},
+    "zh": {"alert": "请先验证手机号，再登记疾病", "verify_link": "验证我的手机号", "code": "验证码",
+           "verify": "验证", "verified": "手机号验证成功。", "diagnosis": "诊断（ICD-10）"},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_unverified_patient_verifies_the_phone_first_and_comes_back_to_record_the_condition(
+        page: Page, live_server, live_app, lang):
+    text = PHONE_FIRST[lang]
+    with live_app.app_context():
+        patient = factories.make_patient(locale=lang, phone_verified_at=None)
+        make_profile(patient)
+        accounts.issue_code(patient, CodePurpose.PHONE_VERIFICATION)
+        db.session.commit()
+        login, phone = patient.email, patient.phone
+
+    sign_in(page, live_server, login)
+    page.goto(live_server + "/patients/conditions")
+    expect(page.locator("#phone-first")).to_contain_text(text["alert"])
+    expect(page.get_by_label(text["diagnosis"])).to_have_count(0)
+    page.get_by_role("link", name=text["verify_link"]).click()
+    assert small_targets(page) == []
+
+    page.get_by_label(text["code"]).fill(last_code_sent_to(live_app, phone))
+    page.get_by_role("button", name=text["verify"], exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text(text["verified"])
+    expect(page).to_have_url(live_server + "/patients/conditions")
+    expect(page.get_by_label(text["diagnosis"])).to_be_visible()

@@ -1,6 +1,9 @@
 """Pharmacist review on phone-sized screens, in English and in Chinese: the doctor signs a prescription,
 a pharmacist returns it with a reason, the doctor revises it into a new version, and a pharmacist
-approves that version."""
+approves that version, reading beside it what it replaces and why; the patient sees one prescription,
+its earlier version folded under it, and what happens next."""
+
+import re
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -18,7 +21,10 @@ TEXT = {
            "reason": "Dose or frequency inappropriate", "note": "Note to the doctor",
            "decide": "Record decision",
            "returned_flash": "Returned to the doctor with your reasons.",
-           "approved_flash": "Approved. The patient can now pay for the medicines and choose a store.",
+           "approved_flash": "Approved. The patient's prescription page now shows it as approved and valid "
+                             "until",
+           "replaces": "version 1", "earlier": "Why earlier versions were returned",
+           "next": "Approved by the pharmacist. It is valid until", "folded": "1 earlier version",
            "revise": "Revise (new version)", "remove": "Remove", "returned": "Returned to the doctor",
            "approved": "Approved by the pharmacist", "findings": "The automatic checks found nothing."},
     "zh": {"write": "开具处方", "find": "查找药品", "dose": "剂量", "how_often": "用药频次",
@@ -26,7 +32,9 @@ TEXT = {
            "queue": "处方审核", "claim": "审核此处方", "return": "退回医生", "approve": "审核通过",
            "reason": "用法、用量不适宜", "note": "给医生的备注", "decide": "提交审核决定",
            "returned_flash": "已连同您的理由退回医生。",
-           "approved_flash": "已审核通过。患者现在可以付款并选择门店。",
+           "approved_flash": "已审核通过。患者的处方页面现显示为已通过，有效期至",
+           "replaces": "第1版", "earlier": "此前版本的退回原因", "next": "药师已审核通过，有效期至",
+           "folded": "1个此前版本",
            "revise": "修改（新版本）", "remove": "删除", "returned": "已退回医生",
            "approved": "药师审核通过", "findings": "系统审方未发现问题。"},
 }
@@ -42,7 +50,8 @@ def sign_prescription(page: Page, text: dict) -> None:
 def claim_from_queue(page: Page, text: dict, prescription_url: str) -> None:
     """The live server's queue is shared with the other browser tests: pick this test's prescription."""
     open_menu(page)
-    page.locator("#main-nav").get_by_role("link", name=text["queue"], exact=True).click()
+    # The link's name goes on with the count of prescriptions waiting.
+    page.locator("#main-nav").get_by_role("link", name=re.compile("^" + re.escape(text["queue"]))).click()
     prescription_id = prescription_url.rstrip("/").rsplit("/", 1)[-1].split("#")[0]
     page.locator(f'#review-queue a[data-prescription-id="{prescription_id}"]').click()
     page.get_by_role("button", name=text["claim"]).click()
@@ -51,7 +60,7 @@ def claim_from_queue(page: Page, text: dict, prescription_url: str) -> None:
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_return_revise_and_approve(page: Page, live_server, consultation, lang):
     text = TEXT[lang]
-    consultation_id, _patient_login, doctor_login, pharmacist_login = consultation
+    consultation_id, patient_login, doctor_login, pharmacist_login = consultation
 
     # The doctor writes and signs version 1.
     sign_in(page, live_server, doctor_login)
@@ -94,10 +103,14 @@ def test_return_revise_and_approve(page: Page, live_server, consultation, lang):
     version_two = page.url
     sign_out(page)
 
-    # A pharmacist approves version 2.
+    # A pharmacist approves version 2, reading what it replaces and why version 1 was returned.
     sign_in(page, live_server, pharmacist_login)
     claim_from_queue(page, text, version_two)
     expect(page.locator("#items .directions")).to_contain_text("2.5")
+    expect(page.locator("#replaces")).to_have_text(text["replaces"])
+    expect(page.locator("#earlier-returns")).to_contain_text(text["earlier"])
+    expect(page.locator("#earlier-returns")).to_contain_text(NOTE[lang])
+    expect(page.locator("#consultation-note")).to_be_visible()
     page.get_by_label(text["approve"], exact=True).check()
     page.get_by_role("button", name=text["decide"]).click()
     expect(page.get_by_role("alert")).to_contain_text(text["approved_flash"])
@@ -107,3 +120,15 @@ def test_return_revise_and_approve(page: Page, live_server, consultation, lang):
     page.goto(version_one)
     page.locator("#newer-version").click()
     expect(page.locator("[data-status=approved]")).to_have_text(text["approved"])
+    sign_out(page)
+
+    # The patient's list shows version 2 only, version 1 folded under it; its page says what is next.
+    sign_in(page, live_server, patient_login)
+    page.goto(f"{live_server}/prescriptions/")
+    version_two_id = version_two.rstrip("/").rsplit("/", 1)[-1].split("#")[0]
+    entry = page.locator(f'#prescriptions a[data-prescription-id="{version_two_id}"]')
+    expect(entry).to_be_visible()
+    expect(page.locator(f'details[data-for="{version_two_id}"] summary')).to_have_text(text["folded"])
+    entry.click()
+    expect(page.locator("#next-step")).to_contain_text(text["next"])
+    assert fits_the_screen(page)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.accounts.models import Role
 from app.audit.models import AuditEvent
 from app.errors import DomainError, InvalidTransition
-from app.patients import catalog, identity, services
+from app.patients import catalog, identity, queries, services
 from app.patients.models import Condition, ConditionStatus, Consent, ConsentKind, Upload
 from app.policy import patient_access_rules
 from tests import factories
@@ -34,19 +34,19 @@ def audit_actions(db, patient) -> list[str]:
     (None, ""),
 ])
 def test_id_numbers_are_masked_to_the_first_three_and_last_four(number, shown):
-    assert services.mask_id_number(number) == shown
+    assert identity.mask_id_number(number) == shown
 
 
 def test_id_numbers_are_normalised_and_a_wrong_check_digit_is_refused(app):
     with app.test_request_context():
         assert identity.normalise_id_number(" 1101 0519 4912 31002x ") == VALID_ID
-        assert services.normalise_id_number("E12345678") == "E12345678"  # a passport
-        assert services.normalise_id_number("") is None
+        assert identity.normalise_id_number("E12345678") == "E12345678"  # a passport
+        assert identity.normalise_id_number("") is None
         with pytest.raises(DomainError) as wrong_digit:
-            services.normalise_id_number("110105194912310021")
+            identity.normalise_id_number("110105194912310021")
         assert "not valid" in str(wrong_digit.value.reasons["id_document_number"])
         with pytest.raises(DomainError):
-            services.normalise_id_number("AB-<script>")
+            identity.normalise_id_number("AB-<script>")
 
 
 def test_the_shipped_icd10_list_has_real_chronic_and_oncology_codes_in_both_languages():
@@ -77,20 +77,20 @@ def test_consent_is_granted_with_the_current_version_revoked_with_a_stamp_and_gr
     first = services.grant_consent(patient, ConsentKind.SMS_REMINDERS, ip="203.0.113.9")
     assert (first.version, first.revoked_at, first.ip) == ("2026-11", None, "203.0.113.9")
     assert first.granted_at is not None
-    assert services.active_consent(patient, "sms_reminders") == first
+    assert queries.active_consent(patient, "sms_reminders") == first
     with pytest.raises(DomainError):
         services.grant_consent(patient, ConsentKind.SMS_REMINDERS)
 
     services.revoke_consent(patient, "sms_reminders")
     assert first.revoked_at is not None and first.revoked_at >= first.granted_at
-    assert services.active_consent(patient, "sms_reminders") is None
+    assert queries.active_consent(patient, "sms_reminders") is None
     with pytest.raises(DomainError):
         services.revoke_consent(patient, "sms_reminders")
 
     second = services.grant_consent(patient, "sms_reminders")
     assert second.id != first.id and second.revoked_at is None
-    assert services.active_consent(patient, ConsentKind.DATA_SHARING) is None  # kinds are separate
-    assert [c.id for c in services.consent_history(patient)] == [second.id, first.id]
+    assert queries.active_consent(patient, ConsentKind.DATA_SHARING) is None  # kinds are separate
+    assert [c.id for c in queries.consent_history(patient)] == [second.id, first.id]
     assert audit_actions(db, patient) == ["consent.granted", "consent.revoked", "consent.granted"]
 
 
@@ -118,11 +118,11 @@ def test_a_class_allergy_must_name_a_shipped_class_and_duplicates_are_refused(db
                              reaction="", severity="mild", recorded_by=patient)
     assert "already recorded" in str(duplicate.value.reasons["allergy_class"])
     services.withdraw_allergy(patient, allergy)
-    assert services.active_allergies(patient) == []
+    assert queries.active_allergies(patient) == []
     # Once withdrawn it may be recorded again; the old row stays for the history.
     services.add_allergy(patient, kind="class", substance="", allergy_class="penicillins",
                          reaction="", severity="mild", recorded_by=patient)
-    assert len(services.active_allergies(patient)) == 1
+    assert len(queries.active_allergies(patient)) == 1
 
 
 def test_a_condition_failing_after_its_file_was_written_leaves_no_file(app, db, monkeypatch, upload_files):
@@ -167,7 +167,7 @@ def test_only_one_reviewer_decides_a_condition(db):
         services.review_condition(condition, second, verify=False, note="Blurred scan")
     db.session.expire_all()
     assert condition.status == ConditionStatus.VERIFIED and condition.review_note is None
-    assert services.verified_conditions(patient) == [condition]
+    assert queries.verified_conditions(patient) == [condition]
 
 
 def test_rejecting_needs_a_note(db):
@@ -187,25 +187,25 @@ def test_who_may_open_an_uploaded_proof(db, monkeypatch):
     unverified.doctor_profile.is_verified = False
     pharmacist, admin = factories.make_user(Role.PHARMACIST), factories.make_user(Role.ADMIN)
 
-    assert services.can_view_upload(owner, upload)
-    assert services.can_view_upload(admin, upload)
-    assert services.can_view_upload(doctor, upload)  # reviewing the pending proof
-    assert not services.can_view_upload(unverified, upload)
-    assert not services.can_view_upload(stranger, upload)
-    assert not services.can_view_upload(pharmacist, upload)
+    assert queries.can_view_upload(owner, upload)
+    assert queries.can_view_upload(admin, upload)
+    assert queries.can_view_upload(doctor, upload)  # reviewing the pending proof
+    assert not queries.can_view_upload(unverified, upload)
+    assert not queries.can_view_upload(stranger, upload)
+    assert not queries.can_view_upload(pharmacist, upload)
 
     services.review_condition(condition, doctor, verify=True, note="")
-    assert not services.can_view_upload(doctor, upload)  # decided: no longer the doctor's business
-    assert services.can_view_upload(admin, upload)
+    assert not queries.can_view_upload(doctor, upload)  # decided: no longer the doctor's business
+    assert queries.can_view_upload(admin, upload)
 
     # Another feature's access rule ("a doctor sees patients of their consultations") is honoured.
     monkeypatch.setattr("app.policy.patient_access_rules",
                         [*patient_access_rules, lambda user, pid: user.id == doctor.id and pid == owner.id])
-    assert services.can_view_upload(doctor, upload)
-    assert not services.can_view_upload(pharmacist, upload)
+    assert queries.can_view_upload(doctor, upload)
+    assert not queries.can_view_upload(pharmacist, upload)
 
     owner.is_active = False
-    assert not services.can_view_upload(owner, upload)
+    assert not queries.can_view_upload(owner, upload)
 
 
 def test_withdrawing_ends_every_grant_still_in_force(db):
@@ -215,5 +215,5 @@ def test_withdrawing_ends_every_grant_still_in_force(db):
                         for _ in range(2)])
     db.session.flush()
     services.revoke_consent(patient, "data_sharing")
-    assert all(c.revoked_at is not None for c in services.consent_history(patient))
-    assert services.active_consent(patient, "data_sharing") is None
+    assert all(c.revoked_at is not None for c in queries.consent_history(patient))
+    assert queries.active_consent(patient, "data_sharing") is None

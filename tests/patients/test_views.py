@@ -245,3 +245,18 @@ def test_another_patient_cannot_see_or_withdraw_my_allergy(db, person):
     assert "Warfarin" not in other.page("/patients/allergies")
     assert other.post(f"/patients/allergies/{allergy.id}/withdraw").status_code == 404
     assert allergies(db, patient)[0].is_active
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_refused_button_press_says_why_changes_nothing_and_leaves_an_audit_row(db, person, language):
+    web, patient = person("patient", language=language, locale=language)
+    web.post("/patients/addresses", address_form())
+    [address] = db.session.scalars(select(Address).where(Address.patient_id == patient.id)).all()
+    web.post(f"/patients/addresses/{address.id}/remove")
+
+    page = text(web.post(f"/patients/addresses/{address.id}/remove", follow=True))
+    assert ("该地址已删除。" if language == "zh" else "This address has been removed.") in page
+    assert len(audit(db, "address.removed", patient)) == 1
+    [refused] = audit(db, "address.remove_refused", patient)
+    assert refused.object_id == str(address.id)
+    assert fresh(db, Address, address.id).is_active is False

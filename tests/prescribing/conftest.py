@@ -9,6 +9,8 @@ from app.drugs import services as drugs
 from app.drugs.models import Drug
 from app.extensions import db as _db
 from app.prescribing import services as rx
+from app.review import services as review
+from tests import factories
 from tests.consultations.conftest import flow  # noqa: F401  (fixture)
 from tests.payments.conftest import deliver, stripe_client  # noqa: F401  (fixtures)
 
@@ -53,3 +55,8 @@ def item(prescription, doctor, drugs_by_code, code="AMLODIPINE-5MG-TAB", **sig):
     values = dict(dose="5", dose_unit="mg", frequency="QD", duration_days=7)
     values.update(sig)
     return rx.add_item(prescription, doctor, drug_id=drugs_by_code[code].id, **values)
+
+
+def sign_and_submit(prescription, doctor, password=factories.PASSWORD, reason: str = ""):
+    """Sign and submit for review, as the sign page does (one step for the doctor)."""
+    return review.submit(rx.sign(prescription, doctor, password), reason)

@@ -13,7 +13,7 @@ from app.prescribing import services as rx
 from app.prescribing.models import SupplyCategory
 from app.prescribing.states import PrescriptionStatus
 from tests import factories
-from tests.prescribing.conftest import item
+from tests.prescribing.conftest import item, sign_and_submit
 
 
 def test_prescription_for_a_diagnosis_the_patient_does_not_have_on_file_is_refused(visit):
@@ -80,10 +80,10 @@ def test_twelve_weeks_with_an_assessment_and_patient_confirmation_is_accepted(vi
     rx.set_supply(draft, visit.doctor, "long", assessment="BP controlled for 6 months; no side effects.")
     line = item(draft, visit.doctor, visit.drugs, duration_days=84)
     with pytest.raises(DomainError) as unconfirmed:
-        rx.sign(draft, visit.doctor, factories.PASSWORD)
+        sign_and_submit(draft, visit.doctor, factories.PASSWORD)
     assert "confirmed" in str(unconfirmed.value.reasons["supply_category"])
     rx.confirm_long(draft, visit.patient)
-    rx.sign(draft, visit.doctor, factories.PASSWORD)
+    sign_and_submit(draft, visit.doctor, factories.PASSWORD)
     assert draft.status == PrescriptionStatus.AWAITING_REVIEW
     assert (line.duration_days, line.quantity_packs, line.days_supply) == (84, 3, 84)
     revision = rx.revise(draft, visit.doctor)
@@ -164,7 +164,7 @@ def test_no_prescribing_once_the_consultation_has_ended(visit, draft):
 
 def test_a_signed_prescription_cannot_be_edited(visit, draft):
     item(draft, visit.doctor, visit.drugs)
-    rx.sign(draft, visit.doctor, factories.PASSWORD)
+    sign_and_submit(draft, visit.doctor, factories.PASSWORD)
     with pytest.raises(InvalidTransition):
         item(draft, visit.doctor, visit.drugs)
     with pytest.raises(InvalidTransition):
@@ -173,7 +173,7 @@ def test_a_signed_prescription_cannot_be_edited(visit, draft):
 
 def test_a_prescription_signed_4_days_ago_cannot_be_extended_or_filled(visit, draft):
     item(draft, visit.doctor, visit.drugs)
-    rx.sign(draft, visit.doctor, factories.PASSWORD)
+    sign_and_submit(draft, visit.doctor, factories.PASSWORD)
     signed_day = rx.local_date(draft.signed_at)
     assert draft.valid_until == signed_day
     four_days_later = draft.signed_at + timedelta(days=4)
@@ -187,7 +187,7 @@ def test_a_prescription_signed_4_days_ago_cannot_be_extended_or_filled(visit, dr
 
 def test_validity_extends_to_at_most_3_days(visit, draft):
     item(draft, visit.doctor, visit.drugs)
-    rx.sign(draft, visit.doctor, factories.PASSWORD)
+    sign_and_submit(draft, visit.doctor, factories.PASSWORD)
     signed_day = rx.local_date(draft.signed_at)
     with pytest.raises(DomainError):  # day 4 counting the day of signing
         rx.extend_validity(draft, visit.doctor, signed_day + timedelta(days=3), now=draft.signed_at)

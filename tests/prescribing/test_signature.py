@@ -11,7 +11,7 @@ from app.prescribing import services as rx
 from app.prescribing.models import FrozenPrescriptionError, Prescription, PrescriptionItem
 from app.prescribing.states import PrescriptionStatus
 from tests import factories
-from tests.prescribing.conftest import item
+from tests.prescribing.conftest import item, sign_and_submit
 
 
 def actions(prescription) -> list[tuple[str, int | None]]:
@@ -24,7 +24,7 @@ def actions(prescription) -> list[tuple[str, int | None]]:
 def test_a_wrong_password_is_refused_and_audited(visit, draft):
     item(draft, visit.doctor, visit.drugs)
     with pytest.raises(rx.WrongPassword) as refused:
-        rx.sign(draft, visit.doctor, "not-my-password")
+        sign_and_submit(draft, visit.doctor, "not-my-password")
     assert "password" in refused.value.reasons
     assert (draft.status, draft.signed_at, draft.content_sha256) == (PrescriptionStatus.DRAFT, None, None)
     assert ("prescription.sign_refused", visit.patient.id) in actions(draft)
@@ -32,7 +32,7 @@ def test_a_wrong_password_is_refused_and_audited(visit, draft):
 
 def test_signing_stores_signer_time_and_hash_and_waits_for_review(visit, draft):
     item(draft, visit.doctor, visit.drugs)
-    rx.sign(draft, visit.doctor, factories.PASSWORD)
+    sign_and_submit(draft, visit.doctor, factories.PASSWORD)
     db.session.commit()
     db.session.expire_all()  # read back what the database holds
     signed = db.session.get(Prescription, draft.id)
@@ -46,12 +46,12 @@ def test_signing_stores_signer_time_and_hash_and_waits_for_review(visit, draft):
 
 def test_an_empty_prescription_cannot_be_signed(visit, draft):
     with pytest.raises(DomainError):
-        rx.sign(draft, visit.doctor, factories.PASSWORD)
+        sign_and_submit(draft, visit.doctor, factories.PASSWORD)
 
 
 def test_changing_a_signed_prescription_creates_a_new_version_and_the_old_hash_still_verifies(visit, draft):
     item(draft, visit.doctor, visit.drugs)
-    rx.sign(draft, visit.doctor, factories.PASSWORD)
+    sign_and_submit(draft, visit.doctor, factories.PASSWORD)
     db.session.commit()
     old_hash = draft.content_sha256
 
@@ -60,7 +60,7 @@ def test_changing_a_signed_prescription_creates_a_new_version_and_the_old_hash_s
         2, draft.id, PrescriptionStatus.DRAFT)
     rx.remove_item(revision, visit.doctor, revision.items[0])
     item(revision, visit.doctor, visit.drugs, dose="10", duration_days=5)
-    rx.sign(revision, visit.doctor, factories.PASSWORD)
+    sign_and_submit(revision, visit.doctor, factories.PASSWORD)
     db.session.commit()
     db.session.expire_all()
 
@@ -76,7 +76,7 @@ def test_changing_a_signed_prescription_creates_a_new_version_and_the_old_hash_s
 
 def test_signed_content_is_frozen_even_past_the_services(visit, draft):
     line = item(draft, visit.doctor, visit.drugs)
-    rx.sign(draft, visit.doctor, factories.PASSWORD)
+    sign_and_submit(draft, visit.doctor, factories.PASSWORD)
     db.session.commit()
     with pytest.raises(InvalidTransition):
         rx.remove_item(draft, visit.doctor, line)
@@ -93,7 +93,7 @@ def test_signed_content_is_frozen_even_past_the_services(visit, draft):
 
 def test_a_change_made_behind_the_application_no_longer_verifies(visit, draft):
     line = item(draft, visit.doctor, visit.drugs)
-    rx.sign(draft, visit.doctor, factories.PASSWORD)
+    sign_and_submit(draft, visit.doctor, factories.PASSWORD)
     db.session.commit()
     db.session.execute(sa.update(PrescriptionItem).where(PrescriptionItem.id == line.id)
                        .values(duration_days=6))
@@ -107,7 +107,7 @@ def test_every_change_is_audited_with_the_patient(visit, draft):
     rx.remove_item(draft, visit.doctor, line)
     item(draft, visit.doctor, visit.drugs, duration_days=84)
     rx.confirm_long(draft, visit.patient)
-    rx.sign(draft, visit.doctor, factories.PASSWORD)
+    sign_and_submit(draft, visit.doctor, factories.PASSWORD)
     assert actions(draft) == [(action, visit.patient.id) for action in (
         "prescription.drafted", "prescription.supply_set", "prescription.item_added",
         "prescription.item_removed", "prescription.item_added", "prescription.long_confirmed",

@@ -15,7 +15,7 @@ from app.prescribing.models import Prescription, PrescriptionItem
 from app.prescribing.states import PrescriptionStatus
 from tests import factories
 from tests.consultations.conftest import as_user  # noqa: F401  (fixture)
-from tests.prescribing.conftest import item
+from tests.prescribing.conftest import item, sign_and_submit
 
 S = PrescriptionStatus
 
@@ -72,7 +72,11 @@ def test_the_allergies_are_in_view_while_prescribing(db, visit, draft, doctor_br
                            reaction="hives", severity=Severity.SEVERE))
     db.session.commit()
     page = text(doctor_browser.get(f"/prescriptions/{draft.id}"))
-    assert re.search(r'id="draft-allergies".*penicillins \(hives\)', page, re.S)
+    assert re.search(r'id="draft-allergies".*Penicillins \(hives\)', page, re.S)
+    visit.doctor.locale = "zh"  # the class by its name in the doctor's language, not its code
+    db.session.commit()
+    page = text(doctor_browser.get(f"/prescriptions/{draft.id}"))
+    assert re.search(r'id="draft-allergies".*青霉素类 \(hives\)', page, re.S)
 
 
 def test_searching_without_script_lists_matching_drugs_to_choose(visit, draft, doctor_browser):
@@ -167,7 +171,7 @@ def test_signing_needs_the_doctors_password_and_a_wrong_one_is_audited(db, visit
 
 def _signed(visit, draft):
     item(draft, visit.doctor, visit.drugs)
-    rx.sign(draft, visit.doctor, factories.PASSWORD)
+    sign_and_submit(draft, visit.doctor, factories.PASSWORD)
     _db.session.commit()
     return draft
 
@@ -213,7 +217,7 @@ def test_the_patient_reads_plain_directions_in_english_and_chinese(db, visit, dr
     item(draft, visit.doctor, visit.drugs, times_of_day="08:00", instructions="Take in the morning.")
     item(draft, visit.doctor, visit.drugs, "SALBUTAMOL-100UG-INH", dose="2", dose_unit="dose",
          frequency="PRN", max_doses_per_day=4, duration_days=7)
-    rx.sign(draft, visit.doctor, factories.PASSWORD)
+    sign_and_submit(draft, visit.doctor, factories.PASSWORD)
     db.session.commit()
     page = text(patient_browser.get(f"/prescriptions/{draft.id}"))
     assert "Take 5 mg (1 tablet) by mouth, once a day at 08:00, for 7 days. Take in the morning." in page
@@ -293,7 +297,7 @@ def test_the_patients_open_consultation_page_notices_a_newly_signed_prescription
     item(draft, visit.doctor, visit.drugs)
     db.session.commit()
     assert patient_browser.get(status_url).json["state"] == before  # a normal draft is the doctor's own
-    rx.sign(draft, visit.doctor, factories.PASSWORD)
+    sign_and_submit(draft, visit.doctor, factories.PASSWORD)
     db.session.commit()
     assert patient_browser.get(status_url).json["state"] != before  # so the page reloads and lists it
     page = text(patient_browser.get(f"/consultations/{visit.consultation.id}"))

@@ -11,7 +11,7 @@ from tests.consultations.conftest import (
     flow,  # noqa: F401  (fixture)
 )
 from tests.payments.conftest import deliver, stripe_client  # noqa: F401  (fixtures)
-from tests.prescribing.conftest import catalogue_drugs, draft, item, visit  # noqa: F401  (fixtures)
+from tests.prescribing.conftest import catalogue_drugs, draft, item, sign_and_submit, visit  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -22,17 +22,21 @@ def pharmacists(db):
     return first, second
 
 
+# What the doctor writes to sign despite a major or contraindicated finding (ignored when there is none).
+PRESCRIBER_REASON = "Benefit outweighs the risk; discussed with the patient."
+
+
 @pytest.fixture
 def sign(visit):  # noqa: F811
     """Sign a new prescription with the given lines ((code, sig) pairs) in the visit's consultation."""
 
-    def signed(*lines, supply="normal", **supply_fields):
+    def signed(*lines, supply="normal", reason=PRESCRIBER_REASON, **supply_fields):
         prescription = rx.start(visit.consultation, visit.doctor, condition_id=visit.condition.id)
         if supply != "normal":
             rx.set_supply(prescription, visit.doctor, supply, **supply_fields)
         for code, sig in lines:
             item(prescription, visit.doctor, visit.drugs, code, **sig)
-        rx.sign(prescription, visit.doctor, factories.PASSWORD)
+        sign_and_submit(prescription, visit.doctor, factories.PASSWORD, reason)
         _db.session.commit()
         return prescription
 

@@ -20,6 +20,7 @@ from app.review import services as review
 from tests import factories
 from tests.consultations.conftest import upload_file
 from tests.drugs.conftest import drug_row
+from tests.prescribing.conftest import sign_and_submit
 
 pytestmark = pytest.mark.postgres_only
 
@@ -43,7 +44,7 @@ def signed_prescription() -> int:
     prescription = rx.start(visit, doctor, condition_id=condition.id)
     rx.add_item(prescription, doctor, drug_id=drug.id, dose="5", dose_unit="mg", frequency="QD",
                 duration_days=7)
-    rx.sign(prescription, doctor, factories.PASSWORD)
+    sign_and_submit(prescription, doctor, factories.PASSWORD)
     db.session.commit()
     return prescription.id
 

@@ -15,6 +15,7 @@ from app.prescribing.states import PrescriptionStatus
 from app.review import services as review
 from app.review.states import ReviewStatus
 from tests import factories
+from tests.prescribing.conftest import sign_and_submit
 from tests.review.test_concurrent_claims import signed_prescription
 
 pytestmark = pytest.mark.postgres_only
@@ -63,7 +64,7 @@ def approve_v1(v1_id, pharmacist_id):
 def sign_v2(v2_id, doctor_id):
     v2 = db.session.get(Prescription, v2_id)
     v2.previous_version  # loaded before the race  # noqa: B018
-    rx.sign(v2, db.session.get(User, doctor_id), factories.PASSWORD)
+    sign_and_submit(v2, db.session.get(User, doctor_id), factories.PASSWORD)
 
 
 def waiting_on_a_lock_or_done(application, thread: threading.Thread) -> None:

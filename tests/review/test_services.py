@@ -12,9 +12,11 @@ from app.database import utcnow
 from app.errors import DomainError, InvalidTransition
 from app.prescribing import services as rx
 from app.prescribing.states import PrescriptionStatus
+from app.review import queries
 from app.review import services as review
 from app.review.models import Decision
 from tests import factories
+from tests.prescribing.conftest import sign_and_submit
 from tests.review.conftest import AMLODIPINE, METFORMIN_OVER_MAXIMUM, METHOTREXATE_DAILY
 
 S = PrescriptionStatus
@@ -28,7 +30,7 @@ def test_signing_runs_the_checks_and_queues_the_prescription_with_its_findings(d
     assert flagged.review.worst_severity == Severity.CONTRAINDICATED
     assert any(f.kind == "weekly_only" and f.severity == Severity.CONTRAINDICATED for f in flagged.findings)
     assert flagged.review.knowledge_base_version == flagged.findings[0].knowledge_base_version
-    assert [entry.prescription_id for entry in review.queue()] == [clean.id, flagged.id]  # oldest first
+    assert [entry.prescription_id for entry in queries.queue()] == [clean.id, flagged.id]  # oldest first
 
 
 def test_the_same_prescription_cannot_be_claimed_while_another_pharmacist_holds_it(db, sign, pharmacists):
@@ -159,10 +161,10 @@ def test_a_returned_prescription_is_revised_into_a_new_version_that_is_reviewed_
     rx.remove_item(revised, visit.doctor, revised.items[0])
     rx.add_item(revised, visit.doctor, drug_id=visit.drugs["AMLODIPINE-5MG-TAB"].id, dose="2.5",
                 dose_unit="mg", frequency="QD", duration_days=7)
-    rx.sign(revised, visit.doctor, factories.PASSWORD)
+    sign_and_submit(revised, visit.doctor, factories.PASSWORD)
     db.session.commit()
     assert (prescription.status, revised.status, revised.version) == (S.SUPERSEDED, S.AWAITING_REVIEW, 2)
-    assert [entry.prescription_id for entry in review.queue()] == [revised.id]
+    assert [entry.prescription_id for entry in queries.queue()] == [revised.id]
 
 
 def test_the_doctor_cancels_a_returned_prescription(db, sign, pharmacists, visit):

@@ -6,6 +6,7 @@ import re
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
+from app.prescribing import services as rx
 from app.prescribing.states import PrescriptionStatus
 from app.review import services as review
 from tests import factories
@@ -138,6 +139,9 @@ def test_the_admin_dashboard_shows_turnaround_from_signature_to_decision(db, sig
     waiting = sign(AMLODIPINE)
     for prescription, minutes in ((fast, 10), (slow, 70)):
         decided_at = prescription.review.queued_at + timedelta(minutes=minutes)
+        # Signed late in the China day, 70 minutes on is the next day: still valid, as extended.
+        if rx.local_date(decided_at) > prescription.valid_until:
+            rx.extend_validity(prescription, prescription.doctor, rx.local_date(decided_at))
         review.claim(prescription, pharmacists[0], now=decided_at - timedelta(minutes=2))
         review.decide(prescription, pharmacists[0], "approved", now=decided_at)
     db.session.commit()
@@ -148,9 +152,9 @@ def test_the_admin_dashboard_shows_turnaround_from_signature_to_decision(db, sig
 
 
 def test_admins_and_pharmacists_read_the_knowledge_base_with_sources(db, pharmacists, as_user):
-    from app.checks import knowledge
+    from app.checks import loader
 
-    kb = knowledge.get()
+    kb = loader.get()
     for user in (factories.make_user("admin"), pharmacists[0]):
         page = text(as_user(user).get("/reviews/knowledge-base"))
         assert kb.version in page
@@ -173,3 +177,13 @@ def test_the_doctor_sees_the_findings_before_signing(db, visit, draft, as_user):
     preview = page.split('id="check-preview"')[1].split("</section>")[0]
     assert 'data-rule="weekly-only"' in preview and 'data-severity="contraindicated"' in preview
     assert not draft.findings  # shown, not stored: signing runs the checks again
+
+
+def test_the_review_and_prescribing_pages_use_the_one_transaction_helper():
+    """Commit, rollback and refusal handling live in app.transaction.perform, not in helpers per page."""
+    from app.prescribing import views as prescribing_views
+    from app.review import views as review_views
+    from app.transaction import perform
+
+    assert not hasattr(prescribing_views, "_act") and not hasattr(review_views, "_verb")
+    assert prescribing_views.perform is perform and review_views.perform is perform

@@ -37,7 +37,7 @@ def in_days(days: int) -> str:
 
 def receipt(drug, **overrides) -> dict:
     data = {"drug_id": str(drug.id), "lot_number": "A2401", "expiry_date": in_days(400), "quantity": "10",
-            "unit_cost_fen": "3500", "arrival_temperature": ""}
+            "unit_cost": "35.00", "arrival_temperature": ""}
     data.update(overrides)
     return data
 

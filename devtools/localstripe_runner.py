@@ -1,6 +1,6 @@
 """Runs localstripe, the offline stand-in for Stripe, on 127.0.0.1 with its state file where we say.
 
-Used by `make run` (python -m app.integrations.localstripe_runner --port 8420) and by
+Used by `make run` (python -m devtools.localstripe_runner --port 8420) and by
 the tests (LocalStripe().start() in a thread). Its own CLI binds every interface and
 keeps state in /tmp, which neither a shared machine nor a test run should do.
 

@@ -1,0 +1,149 @@
+"""What the patient's and the doctor's consultation pages share: loading, the detail page, audit and money."""
+
+from functools import wraps
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.accounts.models import Role
+from app.audit.services import record
+from app.consultations import queries
+from app.consultations import services as consultations
+from app.consultations.forms import (
+    AcceptForm,
+    CancelForm,
+    CompleteForm,
+    DeclineForm,
+    MessageForm,
+    NoteForm,
+    RateForm,
+    ReferForm,
+)
+from app.consultations.models import PAYABLE, Consultation
+from app.consultations.states import ConsultationStatus
+from app.database import utcnow
+from app.extensions import db
+from app.payments import operations as payment_operations
+from app.payments.models import PaymentStatus
+from app.prescribing import queries as prescriptions
+from app.prescribing import views as prescribing_views
+
+S = ConsultationStatus
+PARTICIPANTS = (Role.PATIENT, Role.DOCTOR)
+# How often an open page asks for news: quickly while a payment is confirmed or a conversation runs,
+# slowly while a paid consultation waits in the queue.
+POLL_MILLISECONDS = {"confirming": 3000, "in_progress": 4000, "waiting": 15000}
+
+
+def load(consultation_id: int) -> Consultation:
+    """The consultation, if the signed-in user is one of its two participants; 404 otherwise."""
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None or not consultations.visible_to(consultation, current_user):
+        abort(404)
+    return consultation
+
+
+def state_of(consultation: Consultation) -> str:
+    """What the polling script compares: a change in a status, or in a prescription the user sees,
+    means the page is out of date."""
+    payment = queries.current_payment(consultation)
+    shown = prescriptions.for_consultation(consultation, current_user)
+    seen = ",".join(prescriptions.digest(p) for p in shown)
+    return f"{consultation.status}/{payment.status if payment else ''}/{seen}"
+
+
+def audited_view(consultation: Consultation, action: str = "consultation.viewed") -> None:
+    record(action, obj=consultation, patient=consultation.patient_id)
+
+
+def refusal_audited(consultation: Consultation):
+    """The `refused` callback of app.transaction.perform: the refused attempt is kept in the audit."""
+    return lambda _error: audited_view(consultation, "consultation.action_refused")
+
+
+def to_detail(consultation: Consultation):
+    return redirect(url_for("consultations.detail", consultation_id=consultation.id), code=303)
+
+
+def flash_after_money(consultation: Consultation, success: str, money_pending: str | None = None) -> None:
+    """After the action's commit: send Stripe the money it recorded (capture, release, refund), with no
+    row locked, and say so. If Stripe does not answer at once the worker retries, and the user reads
+    `money_pending` instead of `success`."""
+    settled = payment_operations.perform_for_payable(PAYABLE, consultation.id)
+    flash(success if settled or money_pending is None else money_pending, "success")
+
+
+def render_detail(consultation: Consultation, code: int = 200, **forms):
+    """The consultation page; forms with errors from a failed action are passed in."""
+    is_doctor = current_user.role == Role.DOCTOR
+    payment = queries.current_payment(consultation)
+    confirming = (consultation.status == S.AWAITING_PAYMENT and payment is not None
+                  and payment.status == PaymentStatus.PENDING and bool(payment.stripe_payment_intent_id))
+    messages = queries.messages_after(consultation)
+    context = dict(
+        consultation=consultation, payment=payment, confirming=confirming, is_doctor=is_doctor,
+        messages=messages, state=state_of(consultation),
+        poll_ms=POLL_MILLISECONDS.get("confirming" if confirming else str(consultation.status)),
+        now=utcnow(),
+        record=queries.patient_record(consultation) if is_doctor else None,
+        prescriptions=prescriptions.for_consultation(consultation, current_user),
+        message_form=forms.get("message_form") or MessageForm(formdata=None),
+    )
+    if is_doctor:
+        context.update(prescription_form=prescribing_views.start_form_for(consultation),
+                       accept_form=AcceptForm(formdata=None),
+                       decline_form=forms.get("decline_form") or DeclineForm(formdata=None),
+                       refer_form=forms.get("refer_form") or ReferForm(formdata=None),
+                       complete_form=CompleteForm(formdata=None),
+                       note_form=forms.get("note_form") or NoteForm(formdata=None, obj=consultation))
+    else:
+        context.update(cancel_form=CancelForm(formdata=None),
+                       rate_form=forms.get("rate_form") or RateForm(formdata=None))
+    return render_template("consultations/detail.html", **context), code
+
+
+def phone_verified(refusal):
+    """Send a patient whose mobile number is not verified to verify it, with `refusal` to say why.
+
+    The services refuse too (app/consultations/actors.py); this only spares the patient a form
+    they could not send. The refusal is audited like any other.
+    """
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if current_user.phone_verified_at is None:
+                record("consultation.refused_unverified_phone", patient=current_user._get_current_object())
+                db.session.commit()
+                flash(str(refusal), "warning")
+                return redirect(url_for("accounts.verify_phone"), code=303)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def polled(view):
+    """For the endpoints an open page polls, in place of policy.patient_data: a poll shows patient
+    data only when its answer is new to the page, so it audits only then, and every answer must
+    have been decided by `audit_poll` (a poll that skips it fails loudly, as patient_data does)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        response = view(*args, **kwargs)
+        if not g.get("poll_audit_decided"):
+            raise RuntimeError(f"{request.endpoint} answers a poll without audit_poll")
+        return response
+
+    wrapped.touches_patient_data = True
+    return wrapped
+
+
+def audit_poll(consultation: Consultation, action: str, news: bool) -> None:
+    """Audit a poll that tells the page something new (a message, a changed state). The page view
+    was audited when it opened; an open tab asks every few seconds, mostly for nothing."""
+    if news:
+        audited_view(consultation, action)
+    g.poll_audit_decided = True
+    db.session.commit()

@@ -1,0 +1,113 @@
+"""The consultations read side: lists, queues, threads, payments and the doctor's view of the patient."""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+
+from app.accounts.models import DoctorProfile, Role, User
+from app.consultations.models import PAYABLE, Consultation, ConsultationMessage
+from app.consultations.states import ConsultationStatus
+from app.extensions import db
+from app.patients.models import Allergy, Condition, ConditionStatus, PatientProfile
+from app.payments import services as payments
+from app.payments.models import Payment
+from app.prescribing.queries import history as prescription_history
+
+S = ConsultationStatus
+
+
+def queue_length_query():
+    """Waiting consultations per doctor: what a patient sees before choosing."""
+    return (select(Consultation.doctor_id, func.count().label("waiting"))
+            .where(Consultation.status == S.WAITING).group_by(Consultation.doctor_id).subquery())
+
+
+def bookable_doctors(department: str | None = None) -> list[tuple[User, int]]:
+    """Verified, active doctors with their current queue length, shortest queue first."""
+    queues = queue_length_query()
+    waiting = func.coalesce(queues.c.waiting, 0)
+    statement = (select(User, waiting).join(DoctorProfile, DoctorProfile.user_id == User.id)
+                 .outerjoin(queues, queues.c.doctor_id == User.id)
+                 .where(User.role == Role.DOCTOR, User.is_active.is_(True),
+                        DoctorProfile.is_verified.is_(True))
+                 .order_by(DoctorProfile.department, waiting, User.display_name))
+    if department:
+        statement = statement.where(DoctorProfile.department == department)
+    return [(doctor, count) for doctor, count in db.session.execute(statement)]
+
+
+def departments() -> list[str]:
+    return list(db.session.scalars(
+        select(DoctorProfile.department).join(User, User.id == DoctorProfile.user_id)
+        .where(DoctorProfile.is_verified.is_(True), User.is_active.is_(True))
+        .distinct().order_by(DoctorProfile.department)))
+
+
+def for_patient(patient) -> list[Consultation]:
+    return list(db.session.scalars(select(Consultation).where(Consultation.patient_id == patient.id)
+                                   .order_by(Consultation.created_at.desc(), Consultation.id.desc())))
+
+
+def doctor_queue(doctor) -> list[Consultation]:
+    """Paid consultations waiting for this doctor, the longest-waiting first."""
+    return list(db.session.scalars(
+        select(Consultation).where(Consultation.doctor_id == doctor.id, Consultation.status == S.WAITING)
+        .order_by(Consultation.paid_at, Consultation.id)))
+
+
+def doctor_consultations(doctor, statuses) -> list[Consultation]:
+    return list(db.session.scalars(
+        select(Consultation).where(Consultation.doctor_id == doctor.id, Consultation.status.in_(statuses))
+        .order_by(Consultation.accepted_at.desc(), Consultation.id.desc()).limit(50)))
+
+
+def messages_after(consultation: Consultation, after_id: int = 0) -> list[ConsultationMessage]:
+    return list(db.session.scalars(
+        select(ConsultationMessage).where(ConsultationMessage.consultation_id == consultation.id,
+                                          ConsultationMessage.id > after_id)
+        .order_by(ConsultationMessage.id)))
+
+
+def current_payment(consultation: Consultation) -> Payment | None:
+    """The live payment, else the latest one (to show why it failed)."""
+    return payments.live_payment(PAYABLE, consultation.id) or db.session.scalar(
+        select(Payment).where(Payment.payable_type == PAYABLE, Payment.payable_id == consultation.id)
+        .order_by(Payment.id.desc()))
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """What the doctor of a consultation sees of the patient: record, prescriptions and past consultations."""
+
+    profile: PatientProfile | None
+    age: int | None
+    conditions: list[Condition]
+    allergies: list[Allergy]
+    past: list[Consultation]
+    prescriptions: list = field(default_factory=list)
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def patient_record(consultation: Consultation) -> PatientRecord:
+    patient_id = consultation.patient_id
+    profile = db.session.get(PatientProfile, patient_id)
+    conditions = db.session.scalars(
+        select(Condition).where(Condition.patient_id == patient_id,
+                                Condition.status == ConditionStatus.VERIFIED)
+        .order_by(Condition.diagnosed_on.desc())).all()
+    allergies = db.session.scalars(
+        select(Allergy).where(Allergy.patient_id == patient_id, Allergy.is_active.is_(True))
+        .order_by(Allergy.created_at.desc())).all()
+    # Unpaid bookings never reached a doctor: they are not part of the clinical history.
+    past = db.session.scalars(
+        select(Consultation).where(Consultation.patient_id == patient_id, Consultation.id != consultation.id,
+                                   Consultation.status != ConsultationStatus.AWAITING_PAYMENT,
+                                   Consultation.paid_at.is_not(None))
+        .order_by(Consultation.created_at.desc()).limit(50)).all()
+    age = age_on(profile.date_of_birth, date.today()) if profile else None
+    return PatientRecord(profile=profile, age=age, conditions=list(conditions), allergies=list(allergies),
+                         past=list(past), prescriptions=prescription_history(patient_id))
