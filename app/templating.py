@@ -49,6 +49,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(duration, "duration")
     app.add_template_global(upload_url, "upload_url")
     app.add_template_global(queue_counts, "queue_counts")
+    # A global, not a context helper: macros imported without context (stock/_labels.html) see globals.
+    app.add_template_global(stock_reasons.lot_status, "lot_status_label")
 
     @app.context_processor
     def helpers() -> dict:

@@ -141,8 +141,7 @@ def world(db, flow, monkeypatch):  # noqa: F811
     # argon2 at production cost takes a good part of a second a try, and the fuzz signs in and signs
     # prescriptions hundreds of times: the world's users get cheap hashes, checked the same way.
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(passwords, "_hasher", cheap)
-    monkeypatch.setattr(passwords, "_DUMMY_HASH", cheap.hash("no-such-account-placeholder"))
+    monkeypatch.setattr(passwords, "_hasher", cheap)  # the unknown-account dummy follows the hasher's costs
     made = World(db, flow)
     for user in (*made.users.values(), made.bystander, made.unverified_doctor):
         user.password_hash = cheap.hash(factories.PASSWORD)

@@ -1,7 +1,7 @@
 """Password hashing with argon2 and the strength rules users see on the forms."""
 
 from contextlib import suppress
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -13,9 +13,17 @@ from flask_babel import lazy_gettext as _l
 MIN_LENGTH = 10
 MAX_LENGTH = 128
 _hasher = PasswordHasher()
-# A real hash of a random string, verified against when the account does not exist,
-# so a login takes as long whether or not the account is there.
-_DUMMY_HASH = _hasher.hash("no-such-account-placeholder")
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A real hash of a fixed string, made with `hasher`'s own costs and verified against when the
+    account does not exist, so a login takes as long whether or not the account is there.
+
+    Made on first use, not at import: an argon2 hash is slow on purpose, and every process (each
+    `flask` command, each worker) would pay for it at start-up whether or not anyone signs in.
+    """
+    return hasher.hash("no-such-account-placeholder")
 
 
 def hash_password(password: str) -> str:
@@ -23,8 +31,11 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    # Fetched before looking at the hash, whether or not there is one: the first sign-in in a process
+    # pays for making it either way, so even that one does not tell a known account from an unknown.
+    dummy = _dummy_hash(_hasher)
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or dummy, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -1,16 +1,26 @@
-"""record(): the one helper every view that reads or changes patient data calls."""
+"""record(): the one helper every view that reads or changes patient data calls; record_many() for lists."""
 
 from flask import g, has_request_context, request
 from flask_login import current_user
+from sqlalchemy import insert
 
 from app.audit.models import AuditEvent
+from app.database import utcnow
 from app.extensions import db
+
+ROWS_PER_INSERT = 1_000
 
 
 def _client_ip() -> str | None:
     if not has_request_context():
         return None
     return request.remote_addr
+
+
+def _signed_in(actor):
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        return current_user._get_current_object()
+    return actor
 
 
 def record(
@@ -29,8 +39,7 @@ def record(
     The actor defaults to the signed-in user; anonymous actions (failed logins,
     registrations) record no actor but always the client IP.
     """
-    if actor is None and has_request_context() and current_user.is_authenticated:
-        actor = current_user._get_current_object()
+    actor = _signed_in(actor)
     if obj is not None:
         object_type = object_type or obj.__tablename__
         object_id = obj.id if object_id is None else object_id
@@ -50,3 +59,25 @@ def record(
     if has_request_context():
         g.audit_recorded = True
     return event
+
+
+def record_many(action: str, objects, *, actor=None, detail: str | None = None) -> int:
+    """One audit row per object (each with its `patient_id`), written as ONE multi-row INSERT: what a
+    list page that names several patients leaves, instead of a round trip per row. With no objects it
+    writes the single row `record(action)` would. Returns the number of rows written."""
+    objects = list(objects)
+    if not objects:
+        record(action, actor=actor, detail=detail)
+        return 1
+    actor = _signed_in(actor)
+    now, ip = utcnow(), _client_ip()
+    rows = [dict(occurred_at=now, actor_id=getattr(actor, "id", None),
+                 actor_role=str(actor.role) if actor is not None else None, action=action,
+                 object_type=obj.__tablename__, object_id=str(obj.id), patient_id=obj.patient_id, ip=ip,
+                 detail=detail[:500] if detail else None) for obj in objects]
+    # One statement per 1,000 rows keeps under the drivers' bound-parameter limits (PostgreSQL 65,535).
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        db.session.execute(insert(AuditEvent.__table__).values(rows[start:start + ROWS_PER_INSERT]))
+    if has_request_context():
+        g.audit_recorded = True
+    return len(rows)

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
-from app.audit.services import record
+from app.audit.services import record_many
 from app.consultations import bp, queries
 from app.consultations import services as consultations
 from app.consultations.forms import AcceptForm, CompleteForm, DeclineForm, NoteForm, ReferForm
@@ -35,14 +35,14 @@ def queue():
     waiting = queries.doctor_queue(doctor)
     in_progress = queries.doctor_consultations(doctor, [S.IN_PROGRESS])
     recent = queries.doctor_consultations(doctor, CLOSED_BY_DOCTOR)[:20]
-    # The queue names patients: one audit row per patient shown.
-    for consultation in {c.patient_id: c for c in waiting + in_progress + recent}.values():
-        record("consultation.queue_viewed", obj=consultation, patient=consultation.patient_id)
-    if not (waiting or in_progress or recent):
-        record("consultation.queue_viewed")
-    db.session.commit()
-    return render_template("consultations/queue.html", waiting=waiting, in_progress=in_progress,
+    # The queue names patients: one audit row per patient shown, all in one INSERT.
+    record_many("consultation.queue_viewed",
+                {c.patient_id: c for c in waiting + in_progress + recent}.values())
+    # Rendered before the commit: committing first would expire what the queries loaded in bulk.
+    page = render_template("consultations/queue.html", waiting=waiting, in_progress=in_progress,
                            recent=recent, now=utcnow())
+    db.session.commit()
+    return page
 
 
 def _form_ok(form, consultation, name: str):

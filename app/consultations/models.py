@@ -18,7 +18,8 @@ class Consultation(db.Model):
     __table_args__ = (
         sa.CheckConstraint("fee_fen > 0", name="fee_positive"),
         sa.CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
-        sa.Index("ix_consultations_doctor_status", "doctor_id", "status"),
+        # The doctor's queue filters on doctor and status and sorts by payment time (oldest first).
+        sa.Index("ix_consultations_doctor_queue", "doctor_id", "status", "paid_at"),
         sa.Index("ix_consultations_status_expires", "status", "expires_at"),
     )
 

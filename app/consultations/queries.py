@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.accounts.models import DoctorProfile, Role, User
 from app.consultations.models import PAYABLE, Consultation, ConsultationMessage
@@ -45,20 +46,29 @@ def departments() -> list[str]:
 
 
 def for_patient(patient) -> list[Consultation]:
+    """The patient's consultations, newest first, with the condition and doctor each row shows."""
     return list(db.session.scalars(select(Consultation).where(Consultation.patient_id == patient.id)
+                                   .options(selectinload(Consultation.condition),
+                                            selectinload(Consultation.doctor).selectinload(User.doctor_profile))
                                    .order_by(Consultation.created_at.desc(), Consultation.id.desc())))
+
+
+def _with_patient():
+    """What a doctor's list shows per row: the patient and the condition (loaded in bulk)."""
+    return (selectinload(Consultation.patient), selectinload(Consultation.condition))
 
 
 def doctor_queue(doctor) -> list[Consultation]:
     """Paid consultations waiting for this doctor, the longest-waiting first."""
     return list(db.session.scalars(
         select(Consultation).where(Consultation.doctor_id == doctor.id, Consultation.status == S.WAITING)
-        .order_by(Consultation.paid_at, Consultation.id)))
+        .options(*_with_patient()).order_by(Consultation.paid_at, Consultation.id)))
 
 
 def doctor_consultations(doctor, statuses) -> list[Consultation]:
     return list(db.session.scalars(
         select(Consultation).where(Consultation.doctor_id == doctor.id, Consultation.status.in_(statuses))
+        .options(*_with_patient())
         .order_by(Consultation.accepted_at.desc(), Consultation.id.desc()).limit(50)))
 
 

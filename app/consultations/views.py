@@ -50,8 +50,10 @@ def index():
     patient = current_user._get_current_object()
     items = queries.for_patient(patient)
     record("consultation.list_viewed", patient=patient)
+    # Rendered before the commit: committing first would expire what the query loaded in bulk.
+    page = render_template("consultations/index.html", consultations=items, open_statuses=OPEN_STATUSES)
     db.session.commit()
-    return render_template("consultations/index.html", consultations=items, open_statuses=OPEN_STATUSES)
+    return page
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -2,9 +2,12 @@
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
-import stripe
 from flask import Flask, current_app
+
+# `stripe` (with requests and aiohttp behind it) takes about a third of a second to import: it is
+# imported where a payment call or a webhook needs it, not when the app (or any `flask` command) starts.
 
 # Stripe's own limits on the identifiers we store; longer ones are not Stripe's.
 MAX_EVENT_ID = 255
@@ -82,15 +85,25 @@ class RefundResult:
 class StripeGateway:
     def __init__(self, secret_key: str, api_base: str, webhook_secret: str, *,
                  timeout_seconds: float = 20, max_network_retries: int = 1):
-        options = {"base_addresses": {"api": api_base}} if api_base else {}
-        # Bounded: a request that performs a payment operation waits at most this long for Stripe
-        # (the library's default is 80 s); the operation row is retried later if it times out.
-        http_client = stripe.RequestsClient(timeout=timeout_seconds)
-        self.client = stripe.StripeClient(secret_key, max_network_retries=max_network_retries,
-                                          http_client=http_client, **options)
+        self._secret_key, self._api_base = secret_key, api_base
+        self._timeout_seconds, self._max_network_retries = timeout_seconds, max_network_retries
         self.webhook_secret = webhook_secret
 
+    @cached_property
+    def client(self):
+        """The StripeClient, built on first use (two threads racing here build two equal clients)."""
+        import stripe
+
+        options = {"base_addresses": {"api": self._api_base}} if self._api_base else {}
+        # Bounded: a request that performs a payment operation waits at most this long for Stripe
+        # (the library's default is 80 s); the operation row is retried later if it times out.
+        http_client = stripe.RequestsClient(timeout=self._timeout_seconds)
+        return stripe.StripeClient(self._secret_key, max_network_retries=self._max_network_retries,
+                                   http_client=http_client, **options)
+
     def _call(self, function, *args, **kwargs):
+        import stripe
+
         try:
             return function(*args, **kwargs)
         except stripe.CardError as error:
@@ -152,6 +165,8 @@ class StripeGateway:
         BadSignature when the signature does not verify; MalformedEvent when a signed body is
         not an event (an array, no id, a `data.object` that is not an object).
         """
+        import stripe
+
         try:
             stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature, self.webhook_secret,
                                                   tolerance=stripe.Webhook.DEFAULT_TOLERANCE)

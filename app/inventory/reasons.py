@@ -74,3 +74,19 @@ def note(kind: str | None, code: str | None, text: str | None) -> str:
         if found:
             return str(message) % dict(zip(_FIELDS[code], found.groups(), strict=False))
     return text
+
+
+# A lot's state as a badge: its name and the badge colour. Built once at import (lazy strings are
+# translated when shown), not per row: the store page shows hundreds of lots.
+LOT_STATUSES = {
+    "available": (_l("Available"), "success"),
+    "quarantined": (_l("Quarantined"), "warning"),
+    "recalled": (_l("Recalled"), "danger"),
+    "expired": (_l("Expired"), "secondary"),
+}
+
+
+def lot_status(status) -> tuple[str, str]:
+    """(name in the reader's language, badge colour); an unknown state is shown as its code."""
+    name, colour = LOT_STATUSES.get(status, (status, "secondary"))
+    return str(name), colour

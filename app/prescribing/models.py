@@ -53,6 +53,7 @@ class Prescription(db.Model):
         sa.CheckConstraint("status IN ('draft', 'cancelled') OR signed_at IS NOT NULL",
                            name="signed_unless_draft"),
         sa.Index("ix_prescriptions_patient_status", "patient_id", "status"),
+        sa.Index("ix_prescriptions_status", "status"),  # the queues and their badges count by status alone
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

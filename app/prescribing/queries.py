@@ -50,7 +50,8 @@ def for_patient(patient) -> list[Prescription]:
     found = db.session.scalars(
         select(Prescription).where(Prescription.patient_id == patient.id,
                                    Prescription.status != S.SUPERSEDED)
-        .options(with_items()).order_by(Prescription.created_at.desc(), Prescription.id.desc())).all()
+        .options(with_items(), selectinload(Prescription.condition), selectinload(Prescription.doctor))
+        .order_by(Prescription.created_at.desc(), Prescription.id.desc())).all()
     return [p for p in found if shown_to_patient(p)]
 
 

@@ -139,9 +139,12 @@ def index():
     prescriptions = queries.for_patient(patient)
     earlier = queries.earlier_for(patient, prescriptions)
     record("prescription.list_viewed", patient=patient)
-    db.session.commit()
-    return render_template("prescribing/index.html", prescriptions=prescriptions, earlier=earlier,
+    # Rendered before the commit: committing first would expire the lines loaded in bulk, and the
+    # template would fetch them again one prescription at a time.
+    page = render_template("prescribing/index.html", prescriptions=prescriptions, earlier=earlier,
                            today=queries.today())
+    db.session.commit()
+    return page
 
 
 @bp.route("/<int:prescription_id>/confirm", methods=["POST"])

@@ -6,6 +6,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask import render_template_string
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app.accounts.models import Role
@@ -202,3 +204,14 @@ def test_notes_the_system_wrote_read_in_the_reader_s_language(app, kind, reason,
             assert stock_note(kind, reason, note) == english
         with force_locale("zh"):
             assert stock_note(kind, reason, note) == chinese
+
+
+@pytest.mark.parametrize("locale, status, shown, colour", [
+    ("en", "quarantined", "Quarantined", "warning"), ("zh", "quarantined", "待处理（隔离）", "warning"),
+    ("zh", "recalled", "已召回", "danger"), ("en", "unknown", "unknown", "secondary")])
+def test_a_lot_badge_reads_in_the_reader_s_language(app, locale, status, shown, colour):
+    """The badge names are built once per process (lazy strings), yet each page gets its reader's language."""
+    source = '{% from "stock/_labels.html" import lot_status %}{{ lot_status(status) }}'
+    with app.test_request_context(), force_locale(locale):
+        badge = render_template_string(source, status=status)
+    assert badge == f'<span class="badge text-bg-{colour}" data-lot-status="{status}">{shown}</span>'
