@@ -4,6 +4,7 @@ from flask import render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import limits
 from app.accounts.models import Role
 from app.audit.services import record_many
 from app.consultations import bp, queries
@@ -32,14 +33,15 @@ CLOSED_BY_DOCTOR = (S.COMPLETED, S.REFERRED, S.DECLINED)
 @patient_data
 def queue():
     doctor = current_user._get_current_object()
-    waiting = queries.doctor_queue(doctor)
+    waiting = queries.doctor_queue(doctor, limits.QUEUE_SHOWN)
+    total = queries.doctor_queue_size(doctor) if len(waiting) == limits.QUEUE_SHOWN else len(waiting)
     in_progress = queries.doctor_consultations(doctor, [S.IN_PROGRESS])
     recent = queries.doctor_consultations(doctor, CLOSED_BY_DOCTOR)[:20]
     # The queue names patients: one audit row per patient shown, all in one INSERT.
     record_many("consultation.queue_viewed",
                 {c.patient_id: c for c in waiting + in_progress + recent}.values())
     # Rendered before the commit: committing first would expire what the queries loaded in bulk.
-    page = render_template("consultations/queue.html", waiting=waiting, in_progress=in_progress,
+    page = render_template("consultations/queue.html", waiting=waiting, total=total, in_progress=in_progress,
                            recent=recent, now=utcnow())
     db.session.commit()
     return page

@@ -58,11 +58,16 @@ def _with_patient():
     return (selectinload(Consultation.patient), selectinload(Consultation.condition))
 
 
-def doctor_queue(doctor) -> list[Consultation]:
-    """Paid consultations waiting for this doctor, the longest-waiting first."""
+def doctor_queue(doctor, limit: int) -> list[Consultation]:
+    """The `limit` paid consultations waiting longest for this doctor, the longest-waiting first."""
     return list(db.session.scalars(
         select(Consultation).where(Consultation.doctor_id == doctor.id, Consultation.status == S.WAITING)
-        .options(*_with_patient()).order_by(Consultation.paid_at, Consultation.id)))
+        .options(*_with_patient()).order_by(Consultation.paid_at, Consultation.id).limit(limit)))
+
+
+def doctor_queue_size(doctor) -> int:
+    return db.session.scalar(select(func.count()).select_from(Consultation).where(
+        Consultation.doctor_id == doctor.id, Consultation.status == S.WAITING))
 
 
 def doctor_consultations(doctor, statuses) -> list[Consultation]:

@@ -17,7 +17,7 @@ from app.i18n import current_language
 from app.policy import roles_required
 from app.review import bp
 from app.review.models import Decision, PrescriptionReview
-from app.review.queries import queue
+from app.review.queries import queue, queue_size
 
 DASHBOARD_DAYS = 30
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
@@ -66,7 +66,7 @@ def dashboard():
         by_pharmacist.setdefault(row.decided_by_id, []).append(row.turnaround_seconds)
     names = dict(db.session.execute(select(User.id, User.display_name)
                                     .where(User.id.in_(by_pharmacist))).all()) if by_pharmacist else {}
-    waiting = queue()
+    oldest = queue(1)  # the count and the oldest entry, not the whole queue
     summary = {
         "decided": len(decided),
         "approved": sum(1 for row in decided if row.decision == Decision.APPROVED),
@@ -74,8 +74,8 @@ def dashboard():
         "median": int(statistics.median(times)) if times else None,
         "p90": _percentile(times, 0.9),
         "slowest": max(times) if times else None,
-        "waiting": len(waiting),
-        "oldest_waiting": int((now - waiting[0].queued_at).total_seconds()) if waiting else None,
+        "waiting": queue_size(),
+        "oldest_waiting": int((now - oldest[0].queued_at).total_seconds()) if oldest else None,
         "all_time": db.session.scalar(select(func.count()).select_from(PrescriptionReview)
                                       .where(PrescriptionReview.decision.is_not(None))),
     }

@@ -1,6 +1,6 @@
 """What the review pages read: the queue, and the history a pharmacist needs beside a new version."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -12,16 +12,28 @@ from app.review.states import ReviewStatus
 S = PrescriptionStatus
 
 
-def queue() -> list[PrescriptionReview]:
-    """Every prescription waiting for review, oldest signed first (first in, first reviewed)."""
+def _waiting():
+    return (PrescriptionReview.status == ReviewStatus.OPEN,
+            PrescriptionReview.prescription_id == Prescription.id,
+            Prescription.status == S.AWAITING_REVIEW)
+
+
+def queue_size() -> int:
+    return db.session.scalar(select(func.count()).select_from(PrescriptionReview).join(Prescription)
+                             .where(*_waiting()))
+
+
+def queue(limit: int) -> list[PrescriptionReview]:
+    """The `limit` prescriptions waiting longest for review, oldest signed first (first in, first
+    reviewed)."""
     shown = selectinload(PrescriptionReview.prescription)
     return list(db.session.scalars(
         select(PrescriptionReview).join(Prescription)
-        .where(PrescriptionReview.status == ReviewStatus.OPEN, Prescription.status == S.AWAITING_REVIEW)
+        .where(*_waiting())
         .options(shown.selectinload(Prescription.patient), shown.selectinload(Prescription.doctor),
                  shown.selectinload(Prescription.condition), shown.selectinload(Prescription.items),
                  selectinload(PrescriptionReview.claimed_by))
-        .order_by(PrescriptionReview.queued_at, PrescriptionReview.id)))
+        .order_by(PrescriptionReview.queued_at, PrescriptionReview.id).limit(limit)))
 
 
 def earlier_versions(prescription: Prescription) -> list[Prescription]:

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
 
+from app import limits
 from app.accounts.models import Role
 from app.audit.services import record, record_many
 from app.checks import adapters
@@ -68,12 +69,13 @@ def render_review(prescription: Prescription, code: int = 200, form: DecisionFor
 @roles_required(Role.PHARMACIST)
 @patient_data
 def queue():
-    waiting = queries.queue()
+    waiting = queries.queue(limits.QUEUE_SHOWN)
+    total = queries.queue_size() if len(waiting) == limits.QUEUE_SHOWN else len(waiting)
     # The queue names patients: one audit row per prescription shown, all in one INSERT.
     record_many("prescription.queue_viewed", [entry.prescription for entry in waiting])
     now = utcnow()
     # Rendered before the commit: committing first would expire what the query loaded in bulk.
-    page = render_template("review/queue.html", waiting=waiting, now=now,
+    page = render_template("review/queue.html", waiting=waiting, total=total, now=now,
                            holders={entry.id: review.holder(entry, now) for entry in waiting})
     db.session.commit()
     return page

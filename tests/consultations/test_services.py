@@ -169,7 +169,7 @@ def test_the_queue_shows_the_longest_waiting_patient_first(db, flow):
         consultation.paid_at = now - timedelta(minutes=minutes)
     flow.paid()  # another doctor's patient
     db.session.commit()
-    assert queries.doctor_queue(doctor) == [earliest, middle, later]
+    assert queries.doctor_queue(doctor, 50) == [earliest, middle, later]
 
 
 def test_a_doctor_sees_a_patient_once_their_consultation_is_paid(db, flow):

@@ -30,7 +30,7 @@ def test_signing_runs_the_checks_and_queues_the_prescription_with_its_findings(d
     assert flagged.review.worst_severity == Severity.CONTRAINDICATED
     assert any(f.kind == "weekly_only" and f.severity == Severity.CONTRAINDICATED for f in flagged.findings)
     assert flagged.review.knowledge_base_version == flagged.findings[0].knowledge_base_version
-    assert [entry.prescription_id for entry in queries.queue()] == [clean.id, flagged.id]  # oldest first
+    assert [entry.prescription_id for entry in queries.queue(50)] == [clean.id, flagged.id]  # oldest first
 
 
 def test_the_same_prescription_cannot_be_claimed_while_another_pharmacist_holds_it(db, sign, pharmacists):
@@ -164,7 +164,7 @@ def test_a_returned_prescription_is_revised_into_a_new_version_that_is_reviewed_
     sign_and_submit(revised, visit.doctor, factories.PASSWORD)
     db.session.commit()
     assert (prescription.status, revised.status, revised.version) == (S.SUPERSEDED, S.AWAITING_REVIEW, 2)
-    assert [entry.prescription_id for entry in queries.queue()] == [revised.id]
+    assert [entry.prescription_id for entry in queries.queue(50)] == [revised.id]
 
 
 def test_the_doctor_cancels_a_returned_prescription(db, sign, pharmacists, visit):
