@@ -3,11 +3,14 @@
 from flask import Flask, url_for
 from flask_login import current_user
 
+from app.accounts.models import Role
 from app.drugs import labels as drug_labels
 from app.drugs.models import Drug
 from app.i18n import current_language
 from app.inventory import reasons as stock_reasons
 from app.labels import city_name, department_name
+from app.patients import catalog, identity
+from app.patients import labels as patient_labels
 from app.prescribing import directions
 from app.review import reasons as review_reasons
 
@@ -44,11 +47,55 @@ def queue_counts() -> dict[str, int]:
     return counts_for(current_user) if current_user.is_authenticated else {}
 
 
+def icd10_name(code: str, fallback: str = "") -> str:
+    return catalog.icd10_name(code, current_language(), fallback)
+
+
+def allergy_class_name(code: str) -> str:
+    return catalog.allergy_class_name(code, current_language())
+
+
+def allergy_name(allergy) -> str:
+    return patient_labels.allergy_name(allergy, current_language())
+
+
+def allergy_severity_name(value) -> str:
+    return patient_labels.severity_name(value)
+
+
+def time_zone_name(zone: str | None) -> str:
+    return identity.time_zone_name(zone, current_language())
+
+
+def masked_id_number(value: str | None) -> str:
+    return identity.mask_id_number(value)
+
+
+def returned_by_pharmacist() -> list:
+    """The signed-in doctor's prescriptions waiting for revision after a pharmacist returned them."""
+    from app.main.queues import returned_prescriptions  # the queues read several features' tables
+
+    if not current_user.is_authenticated or current_user.role != Role.DOCTOR:
+        return []
+    return returned_prescriptions(current_user)
+
+
+def queue_version() -> str:
+    """The version a queue page was rendered at, so its first poll already notices a change."""
+    from app.main.queues import counts_and_version
+
+    return counts_and_version(current_user)[1] if current_user.is_authenticated else ""
+
+
+GLOBALS = (upload_url, queue_counts, icd10_name, allergy_class_name, allergy_name, allergy_severity_name,
+           time_zone_name, masked_id_number, returned_by_pharmacist, queue_version)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(yuan, "yuan")
     app.add_template_filter(duration, "duration")
-    app.add_template_global(upload_url, "upload_url")
-    app.add_template_global(queue_counts, "queue_counts")
+    for function in GLOBALS:
+        app.add_template_global(function, function.__name__)
     # A global, not a context helper: macros imported without context (stock/_labels.html) see globals.
     app.add_template_global(stock_reasons.lot_status, "lot_status_label")
 

@@ -6,10 +6,10 @@ from sqlalchemy import text
 
 from app.accounts import services as accounts
 from app.accounts.models import Role
-from app.audit.services import record
+from app.audit.services import record, record_many
 from app.extensions import db
 from app.main import bp, queries
-from app.main.queues import counts_and_version, returned_prescriptions
+from app.main.queues import counts_and_version
 from app.policy import login_required, public
 from app.security import safe_next
 
@@ -27,8 +27,9 @@ def index():
     else:
         home = queries.staff_home(user)
         # A doctor's home names the patients whose prescriptions came back: one row per patient shown.
-        for prescription in {p.patient_id: p for p in home.get("returned", [])}.values():
-            record("prescription.returned_listed", obj=prescription, patient=prescription.patient_id)
+        listed = {p.patient_id: p for p in home.get("returned", [])}.values()
+        if listed:  # one INSERT for all of them
+            record_many("prescription.returned_listed", listed)
         page = render_template("main/index.html", staff=home)
     # Committed after rendering, so the loaded rows are not expired and read again one by one.
     db.session.commit()
@@ -41,20 +42,6 @@ def queue_counts():
     """What the navigation badges and open queue pages poll: counts only, no patient data."""
     counts, version = counts_and_version(current_user)
     return jsonify(counts=counts, version=version)
-
-
-@bp.app_template_global("returned_by_pharmacist")
-def returned_by_pharmacist() -> list:
-    """The signed-in doctor's prescriptions waiting for revision after a pharmacist returned them."""
-    if not current_user.is_authenticated or current_user.role != Role.DOCTOR:
-        return []
-    return returned_prescriptions(current_user)
-
-
-@bp.app_template_global("queue_version")
-def queue_version() -> str:
-    """The version a queue page was rendered at, so its first poll already notices a change."""
-    return counts_and_version(current_user)[1] if current_user.is_authenticated else ""
 
 
 @bp.route("/language", methods=["POST"])

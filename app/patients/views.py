@@ -9,42 +9,12 @@ from app.accounts.phones import mask
 from app.audit.services import record
 from app.extensions import db
 from app.i18n import current_language
-from app.patients import bp, catalog, identity, labels, queries
+from app.patients import bp, identity, queries
 from app.patients import services as patients
 from app.patients.forms import ActionForm, AddressForm, AllergyForm, ConsentForm, ProfileForm
 from app.patients.models import Address, Allergy, ConsentKind
 from app.policy import patient_data, roles_required
 from app.transaction import perform
-
-
-@bp.app_template_global()
-def icd10_name(code: str, fallback: str = "") -> str:
-    return catalog.icd10_name(code, current_language(), fallback)
-
-
-@bp.app_template_global()
-def allergy_class_name(code: str) -> str:
-    return catalog.allergy_class_name(code, current_language())
-
-
-@bp.app_template_global()
-def allergy_name(allergy) -> str:
-    return labels.allergy_name(allergy, current_language())
-
-
-@bp.app_template_global()
-def allergy_severity_name(value) -> str:
-    return labels.severity_name(value)
-
-
-@bp.app_template_global()
-def time_zone_name(zone: str | None) -> str:
-    return identity.time_zone_name(zone, current_language())
-
-
-@bp.app_template_global()
-def masked_id_number(value: str | None) -> str:
-    return identity.mask_id_number(value)
 
 
 def signed_in_patient():

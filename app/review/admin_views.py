@@ -41,15 +41,6 @@ def _percentile(values: list[int], fraction: float) -> int | None:
     return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
 
 
-@bp.app_template_filter("duration")
-def duration(seconds: int | None) -> str:
-    if seconds is None:
-        return "—"
-    minutes, _ = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
-
-
 @bp.route("/dashboard")
 @roles_required(Role.ADMIN)
 def dashboard():
