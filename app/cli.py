@@ -3,6 +3,7 @@
 import click
 from flask import Flask, current_app
 
+from app.benchdata.cli import bench
 from app.checks.cli import checks
 from app.extensions import db
 from app.inventory.cli import inventory
@@ -10,6 +11,7 @@ from app.payments.cli import payments
 
 
 def register(app: Flask) -> None:
+    app.cli.add_command(bench)
     app.cli.add_command(checks)
     app.cli.add_command(inventory)
     app.cli.add_command(payments)

@@ -72,3 +72,19 @@ def test_the_rest_is_counted_in_chinese(db, client, login_as, pharmacists, sign,
     login_as(pharmacist)
     page = client.get("/reviews/").get_data(as_text=True)
     assert "另有 2 张处方在等待" in page
+
+
+def test_a_queue_page_starts_polling_from_the_version_the_counts_give(
+        db, client, login_as, flow, small_queues):  # noqa: F811
+    """The page reads the counts once for its badges and its version: the first poll must agree."""
+    doctor = flow.doctor()
+    for _ in range(SHOWN + 1):
+        flow.paid(doctor=doctor)
+    login_as(doctor)
+    page = client.get("/consultations/queue").get_data(as_text=True)
+    version = re.search(r'data-live-version="([0-9a-f]+)"', page).group(1)
+    polled = client.get("/queues/counts").get_json()
+    assert (polled["version"], polled["counts"]["consultations"]) == (version, SHOWN + 1)
+    assert _badge(page, "queue-length") == str(SHOWN + 1)
+    flow.paid(doctor=doctor)  # one more patient: the next poll sees a new version
+    assert client.get("/queues/counts").get_json()["version"] != version

@@ -28,6 +28,8 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         sa.CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="email_or_phone"),
+        # The admin's user list filtered by role, newest accounts first.
+        sa.Index("ix_users_role_id", "role", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,9 +16,8 @@ from app.extensions import db
 from app.i18n import current_language
 from app.inventory.models import Store
 from app.labels import DEPARTMENTS
-from app.limits import PAGE
 from app.notifications.models import OutboundSms, SmsStatus
-from app.number_fields import arg_int
+from app.pagination import Sort, paginate
 from app.patients import queries as patients
 from app.policy import patient_data, roles_required
 
@@ -57,23 +56,24 @@ def dashboard():
 @patient_data
 def users():
     role = request.args.get("role", "")
+    role = role if role in {r.value for r in Role} else ""
     query = request.args.get("q", "").strip()[:100]
-    page = arg_int("page", PAGE, 1)
-    statement = select(User).order_by(User.id.desc())
-    if role in {r.value for r in Role}:
+    after = request.args.get("after", "")
+    statement = select(User)
+    if role:
         statement = statement.where(User.role == Role(role))
     if query:
         like = f"%{query.lower()}%"
         statement = statement.where(or_(func.lower(User.display_name).like(like),
                                         User.email.like(like), User.phone.like(f"%{query}%")))
-    rows = db.session.scalars(statement.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
-    shown = rows[:PAGE_SIZE]
+    # Newest accounts first; the id is the cursor (ix_users_role_id serves the role filter).
+    page = paginate(statement, Sort([User.id], [int], descending=True), after=after, size=PAGE_SIZE,
+                    key=lambda user: (user.id,))
     # The list names patients: one row for the page (who was listed, and the search that found them).
     record("admin.users_listed", object_type="users",
-           detail=f"page={page}; role={role or '-'}; users={','.join(str(u.id) for u in shown) or '-'}; "
-                  f"q={query}")
-    body = render_template("admin/users.html", users=shown, has_next=len(rows) > PAGE_SIZE,
-                           page=page, role=role, q=query, roles=list(Role), mask=mask)
+           detail=f"role={role or '-'}; users={','.join(str(u.id) for u in page.rows) or '-'}; q={query}")
+    body = render_template("admin/users.html", users=page.rows, page=page, after=after, role=role,
+                           q=query, roles=list(Role), mask=mask)
     db.session.commit()
     return body
 

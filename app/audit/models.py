@@ -15,6 +15,10 @@ class AuditEvent(db.Model):
     __table_args__ = (
         sa.Index("ix_audit_events_patient_time", "patient_id", "occurred_at"),
         sa.Index("ix_audit_events_action_time", "action", "occurred_at"),
+        # The audit page: newest first a page at a time (rows of one INSERT share a time; the id orders
+        # them), and its object-type filter.
+        sa.Index("ix_audit_events_time_id", "occurred_at", "id"),
+        sa.Index("ix_audit_events_object_time", "object_type", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,10 +15,13 @@ from app.audit import bp, labels
 from app.audit.models import AuditEvent
 from app.audit.services import record
 from app.extensions import db
-from app.number_fields import arg_int
+from app.pagination import Sort, paginate
 from app.policy import patient_data, roles_required
 
 PAGE_SIZE = 100
+FILTERS = ("action", "actor_id", "patient_id", "object_type", "date_from", "date_to")
+# Newest first; events written in one INSERT share a time, and the id orders them (ix_audit_events_time_id).
+NEWEST_FIRST = Sort([AuditEvent.occurred_at, AuditEvent.id], [datetime, int], descending=True)
 
 
 def _day_start(value: str, days: int = 0):
@@ -57,9 +60,7 @@ def _id_filter(name: str, label) -> int | None:
 @patient_data
 def events():
     args = request.args
-    page = arg_int("page", limits.PAGE, 1)
-    statement = (select(AuditEvent).options(selectinload(AuditEvent.actor), selectinload(AuditEvent.patient))
-                 .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()))
+    statement = select(AuditEvent).options(selectinload(AuditEvent.actor), selectinload(AuditEvent.patient))
     # Actions and object types are short identifiers (at most 60 characters).
     if action := args.get("action", "").strip()[:60]:
         statement = statement.where(AuditEvent.action.startswith(action, autoescape=True))
@@ -73,7 +74,8 @@ def events():
         statement = statement.where(AuditEvent.occurred_at >= start)
     if end := _day_start(args.get("date_to", ""), days=1):
         statement = statement.where(AuditEvent.occurred_at < end)
-    rows = db.session.scalars(statement.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
+    after = args.get("after", "")
+    page = paginate(statement, NEWEST_FIRST, after=after, size=PAGE_SIZE, key=lambda e: (e.occurred_at, e.id))
     # Reading the trail is itself audited: one row with the search, written after the query so the
     # page does not list its own visit.
     record("audit.viewed", object_type="audit_events",
@@ -81,8 +83,9 @@ def events():
     # The names are translated once per page, not once per row; the filter lists them by code, which
     # keeps a subject's actions together.
     action_labels = {code: str(label) for code, label in labels.ACTIONS.items()}
-    body = render_template("audit/events.html", events=rows[:PAGE_SIZE],
-                           has_next=len(rows) > PAGE_SIZE, page=page, args=args, action_labels=action_labels,
+    filters = {name: args.get(name, "") for name in FILTERS}
+    body = render_template("audit/events.html", events=page.rows, page=page, after=after, filters=filters,
+                           args=args, action_labels=action_labels,
                            action_choices=sorted(action_labels.items()),
                            object_labels={kind: str(label) for kind, label in labels.OBJECTS.items()})
     db.session.commit()

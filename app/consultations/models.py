@@ -21,6 +21,8 @@ class Consultation(db.Model):
         # The doctor's queue filters on doctor and status and sorts by payment time (oldest first).
         sa.Index("ix_consultations_doctor_queue", "doctor_id", "status", "paid_at"),
         sa.Index("ix_consultations_status_expires", "status", "expires_at"),
+        # The patient's list, newest first, a page at a time (the id is the cursor's tie-break).
+        sa.Index("ix_consultations_patient_created", "patient_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

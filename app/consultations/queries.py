@@ -1,7 +1,7 @@
 """The consultations read side: lists, queues, threads, payments and the doctor's view of the patient."""
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -10,12 +10,14 @@ from app.accounts.models import DoctorProfile, Role, User
 from app.consultations.models import PAYABLE, Consultation, ConsultationMessage
 from app.consultations.states import ConsultationStatus
 from app.extensions import db
+from app.pagination import Page, Sort, paginate
 from app.patients.models import Allergy, Condition, ConditionStatus, PatientProfile
 from app.payments import services as payments
 from app.payments.models import Payment
 from app.prescribing.queries import history as prescription_history
 
 S = ConsultationStatus
+PAGE_SIZE = 20
 
 
 def queue_length_query():
@@ -45,12 +47,17 @@ def departments() -> list[str]:
         .distinct().order_by(DoctorProfile.department)))
 
 
-def for_patient(patient) -> list[Consultation]:
-    """The patient's consultations, newest first, with the condition and doctor each row shows."""
-    return list(db.session.scalars(select(Consultation).where(Consultation.patient_id == patient.id)
-                                   .options(selectinload(Consultation.condition),
-                                            selectinload(Consultation.doctor).selectinload(User.doctor_profile))
-                                   .order_by(Consultation.created_at.desc(), Consultation.id.desc())))
+# The patient's list, newest first (ix_consultations_patient_created); the id breaks ties.
+NEWEST_FIRST = Sort([Consultation.created_at, Consultation.id], [datetime, int], descending=True)
+
+
+def for_patient(patient, *, after: str | None = None, size: int | None = None) -> Page:
+    """A page of the patient's consultations, newest first, with the condition and doctor each row shows."""
+    statement = (select(Consultation).where(Consultation.patient_id == patient.id)
+                 .options(selectinload(Consultation.condition),
+                          selectinload(Consultation.doctor).selectinload(User.doctor_profile)))
+    return paginate(statement, NEWEST_FIRST, after=after, size=size or PAGE_SIZE,
+                    key=lambda c: (c.created_at, c.id))
 
 
 def _with_patient():

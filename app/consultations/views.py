@@ -48,10 +48,13 @@ CANCELLABLE = (S.AWAITING_PAYMENT, S.WAITING)
 @patient_data
 def index():
     patient = current_user._get_current_object()
-    items = queries.for_patient(patient)
-    record("consultation.list_viewed", patient=patient)
+    after = request.args.get("after", "")
+    listed = queries.for_patient(patient, after=after)
+    record("consultation.list_viewed", patient=patient,
+           detail="consultations=" + (",".join(str(c.id) for c in listed.rows) or "-"))
     # Rendered before the commit: committing first would expire what the query loaded in bulk.
-    page = render_template("consultations/index.html", consultations=items, open_statuses=OPEN_STATUSES)
+    page = render_template("consultations/index.html", consultations=listed.rows, page=listed, after=after,
+                           open_statuses=OPEN_STATUSES)
     db.session.commit()
     return page
 

@@ -107,6 +107,8 @@ class Drug(db.Model):
                            name="controlled_not_online"),
         sa.CheckConstraint(f"route NOT IN ({_INJECTED_SQL}) OR NOT is_deliverable "
                            "OR COALESCE(atc_code, '') LIKE 'A10%'", name="injectables_not_delivered"),
+        # A store's stock page lists its lots by drug name, a page at a time.
+        sa.Index("ix_drugs_generic_name_en", "generic_name_en"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -272,6 +272,8 @@ class StockTransfer(db.Model):
                            name="closed_at_set"),
         sa.Index("ix_stock_transfers_from_status", "from_store_id", "status"),
         sa.Index("ix_stock_transfers_to_status", "to_store_id", "status"),
+        # The transfers list, newest first a page at a time.
+        sa.Index("ix_stock_transfers_requested", "requested_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -359,6 +361,8 @@ class LotRecall(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("drug_id", "lot_number"),
         sa.CheckConstraint("reason <> ''", name="reason_present"),
+        # The recalls list, newest first a page at a time.
+        sa.Index("ix_lot_recalls_recalled", "recalled_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

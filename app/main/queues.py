@@ -2,6 +2,7 @@
 
 import hashlib
 
+from flask import g, has_request_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -59,14 +60,26 @@ def _snapshot(user) -> tuple[dict[str, int], tuple]:
     return {}, ()
 
 
+def _snapshot_once(user) -> tuple[dict[str, int], tuple]:
+    """The snapshot, taken once per request: a queue page asks for it twice (the navigation badges
+    and the version its polling starts from), and both must describe the same moment anyway."""
+    if not has_request_context():
+        return _snapshot(user)
+    taken = g.setdefault("queue_snapshots", {})
+    if user.id not in taken:
+        taken[user.id] = _snapshot(user)
+    return taken[user.id]
+
+
 def counts_for(user) -> dict[str, int]:
     """Counts by queue name for `user`'s role; an empty dict for roles without a queue."""
-    return _snapshot(user)[0]
+    return dict(_snapshot_once(user)[0])
 
 
 def counts_and_version(user) -> tuple[dict[str, int], str]:
     """The counts, and an opaque version that changes whenever the user's queue pages would."""
-    counts, state = _snapshot(user)
+    counts, state = _snapshot_once(user)
+    counts = dict(counts)
     version = hashlib.sha256(repr(state).encode()).hexdigest()[:16] if state else ""
     return counts, version
 

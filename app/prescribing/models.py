@@ -54,6 +54,8 @@ class Prescription(db.Model):
                            name="signed_unless_draft"),
         sa.Index("ix_prescriptions_patient_status", "patient_id", "status"),
         sa.Index("ix_prescriptions_status", "status"),  # the queues and their badges count by status alone
+        # The patient's list, newest first, a page at a time (the id is the cursor's tie-break).
+        sa.Index("ix_prescriptions_patient_created", "patient_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

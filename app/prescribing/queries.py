@@ -1,20 +1,22 @@
 """Who may see which prescription, and the lists the pages show."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased, selectinload
 
 from app.accounts.models import Role
 from app.consultations.models import Consultation
 from app.database import utcnow
 from app.extensions import db
+from app.pagination import Page, Sort, paginate
 from app.prescribing.models import Prescription, PrescriptionItem, SupplyCategory
 from app.prescribing.rules import MAX_VALID_DAYS
 from app.prescribing.services import is_valid, local_date
 from app.prescribing.states import PrescriptionStatus
 
 S = PrescriptionStatus
+PAGE_SIZE = 20
 
 
 def with_items():
@@ -45,29 +47,50 @@ def digest(prescription: Prescription) -> str:
     return f"{prescription.id}:{prescription.status}:{prescription.supply_category}:{confirmed}{lines}"
 
 
-def for_patient(patient) -> list[Prescription]:
-    """The patient's current prescriptions, newest first; replaced versions are in `earlier_for`."""
-    found = db.session.scalars(
-        select(Prescription).where(Prescription.patient_id == patient.id,
-                                   Prescription.status != S.SUPERSEDED)
-        .options(with_items(), selectinload(Prescription.condition), selectinload(Prescription.doctor))
-        .order_by(Prescription.created_at.desc(), Prescription.id.desc())).all()
-    return [p for p in found if shown_to_patient(p)]
+# The patient's list, newest first (ix_prescriptions_patient_created); the id breaks ties.
+NEWEST_FIRST = Sort([Prescription.created_at, Prescription.id], [datetime, int], descending=True)
+
+
+def _shown_to_patient_sql():
+    """shown_to_patient as a filter: signed versions, and long drafts waiting for their confirmation."""
+    return or_(and_(Prescription.status == S.DRAFT, Prescription.supply_category == SupplyCategory.LONG),
+               and_(Prescription.status != S.DRAFT, Prescription.signed_at.is_not(None)))
+
+
+def for_patient(patient, *, after: str | None = None, size: int | None = None) -> Page:
+    """A page of the patient's current prescriptions, newest first; replaced versions are in
+    `earlier_for`."""
+    statement = (select(Prescription)
+                 .where(Prescription.patient_id == patient.id, Prescription.status != S.SUPERSEDED,
+                        _shown_to_patient_sql())
+                 .options(with_items(), selectinload(Prescription.condition),
+                          selectinload(Prescription.doctor)))
+    return paginate(statement, NEWEST_FIRST, after=after, size=size or PAGE_SIZE,
+                    key=lambda p: (p.created_at, p.id))
 
 
 def earlier_for(patient, current: list[Prescription]) -> dict[int, list[Prescription]]:
-    """The versions each current prescription replaced (by its id), newest first; one query for the
-    whole list, so the page can fold each prescription's history under it."""
-    replaced = {p.id: p for p in db.session.scalars(
-        select(Prescription).where(Prescription.patient_id == patient.id,
-                                   Prescription.status == S.SUPERSEDED))}
+    """The versions each listed prescription replaced (by its id), newest first: one query that walks
+    back from the listed ones only, so the page can fold each prescription's history under it."""
+    starts = [p.previous_version_id for p in current if p.previous_version_id is not None]
+    replaced: dict[int, Prescription] = {}
+    if starts:
+        older = aliased(Prescription)
+        chain = (select(Prescription.id, Prescription.previous_version_id)
+                 .where(Prescription.id.in_(starts), Prescription.patient_id == patient.id,
+                        Prescription.status == S.SUPERSEDED).cte("chain", recursive=True))
+        chain = chain.union_all(
+            select(older.id, older.previous_version_id).join(chain, older.id == chain.c.previous_version_id)
+            .where(older.patient_id == patient.id, older.status == S.SUPERSEDED))
+        replaced = {p.id: p for p in db.session.scalars(
+            select(Prescription).where(Prescription.id.in_(select(chain.c.id))))}
     chains = {}
     for prescription in current:
-        chain, previous = [], prescription.previous_version_id
+        chain_of, previous = [], prescription.previous_version_id
         while previous in replaced:
-            chain.append(replaced[previous])
+            chain_of.append(replaced[previous])
             previous = replaced[previous].previous_version_id
-        chains[prescription.id] = chain
+        chains[prescription.id] = chain_of
     return chains
 
 

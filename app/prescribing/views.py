@@ -136,13 +136,15 @@ def _back(prescription: Prescription, anchor: str | None = None):
 @patient_data
 def index():
     patient = current_user._get_current_object()
-    prescriptions = queries.for_patient(patient)
-    earlier = queries.earlier_for(patient, prescriptions)
-    record("prescription.list_viewed", patient=patient)
+    after = request.args.get("after", "")
+    listed = queries.for_patient(patient, after=after)
+    earlier = queries.earlier_for(patient, listed.rows)
+    record("prescription.list_viewed", patient=patient,
+           detail="prescriptions=" + (",".join(str(p.id) for p in listed.rows) or "-"))
     # Rendered before the commit: committing first would expire the lines loaded in bulk, and the
     # template would fetch them again one prescription at a time.
-    page = render_template("prescribing/index.html", prescriptions=prescriptions, earlier=earlier,
-                           today=queries.today())
+    page = render_template("prescribing/index.html", prescriptions=listed.rows, earlier=earlier,
+                           page=listed, after=after, today=queries.today())
     db.session.commit()
     return page
 

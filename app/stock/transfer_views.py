@@ -1,6 +1,9 @@
 """Transfer and recall pages. A pharmacist works transfers of their own store (sending or receiving);
 an admin every transfer, and recalls lots chain-wide."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import Role
-from app.audit.services import record
+from app.audit.services import record, record_many
 from app.extensions import db
 from app.i18n import current_language
 from app.inventory import queries as stock_queries
@@ -18,6 +21,7 @@ from app.inventory import reorder as reorder_points
 from app.inventory import transfers
 from app.inventory.models import LotRecall, ReorderPoint, StockLot, StockTransfer, Store, TransferStatus
 from app.inventory.rules import TRANSFER_MIN_SHELF_DAYS
+from app.pagination import Sort, paginate
 from app.policy import patient_data, roles_required
 from app.stock import bp
 from app.stock.forms import (
@@ -31,10 +35,24 @@ from app.stock.pages import STAFF, FieldMap, drug_choices, form_id, home_store_i
 from app.transaction import perform
 
 T = TransferStatus
+PAGE_SIZE = 50
+# Newest first, the id breaking ties (ix_stock_transfers_requested, ix_lot_recalls_recalled).
+TRANSFERS_NEWEST_FIRST = Sort([StockTransfer.requested_at, StockTransfer.id], [datetime, int],
+                              descending=True)
+RECALLS_NEWEST_FIRST = Sort([LotRecall.recalled_at, LotRecall.id], [datetime, int], descending=True)
 # Which side of a transfer may take each step (an admin may take every step).
 STEPS = {"pick": ("from", (T.REQUESTED,)), "ship": ("from", (T.PICKED,)),
          "receive": ("to", (T.SHIPPED,)), "lost": ("either", (T.SHIPPED,)),
          "cancel": ("either", (T.REQUESTED, T.PICKED))}
+
+
+@dataclass(frozen=True)
+class RecipientRead:
+    """A recall's page naming one patient, in the shape record_many writes (the recall and the patient)."""
+
+    __tablename__ = "lot_recalls"
+    id: int
+    patient_id: int
 
 
 def _sides(transfer: StockTransfer) -> set[str]:
@@ -63,16 +81,19 @@ def allowed_steps(transfer: StockTransfer) -> list[str]:
 def transfers_list():
     statement = (select(StockTransfer)
                  .options(joinedload(StockTransfer.from_store), joinedload(StockTransfer.to_store),
-                          joinedload(StockTransfer.drug))
-                 .order_by(StockTransfer.requested_at.desc(), StockTransfer.id.desc()))
+                          joinedload(StockTransfer.drug)))
     if current_user.role != Role.ADMIN:
         home = home_store_id() or 0
         statement = statement.where(or_(StockTransfer.from_store_id == home,
                                         StockTransfer.to_store_id == home))
     status = request.args.get("status", "")
-    if status in set(T):
+    status = status if status in set(T) else ""
+    if status:
         statement = statement.where(StockTransfer.status == status)
-    return render_template("stock/transfers.html", transfers=db.session.scalars(statement.limit(200)).all(),
+    after = request.args.get("after", "")
+    page = paginate(statement, TRANSFERS_NEWEST_FIRST, after=after, size=PAGE_SIZE,
+                    key=lambda t: (t.requested_at, t.id))
+    return render_template("stock/transfers.html", transfers=page.rows, page=page, after=after,
                            status=status, statuses=list(T), language=current_language())
 
 
@@ -193,8 +214,11 @@ def recalls_page():
             form=FieldMap(form, drug="drug_id")):
         flash(_("Lot %(lot)s is recalled in every store.", lot=made[0].lot_number), "success")
         return redirect(url_for("stock.recall", recall_id=made[0].id), code=303)
-    listed = db.session.scalars(select(LotRecall).order_by(LotRecall.recalled_at.desc()).limit(100)).all()
-    return render_template("stock/recalls.html", form=form, recalls=listed), 400 if form.errors else 200
+    after = request.args.get("after", "")
+    page = paginate(select(LotRecall).options(joinedload(LotRecall.drug)), RECALLS_NEWEST_FIRST, after=after,
+                    size=PAGE_SIZE, key=lambda r: (r.recalled_at, r.id))
+    return render_template("stock/recalls.html", form=form, recalls=page.rows, page=page,
+                           after=after), 400 if form.errors else 200
 
 
 @bp.route("/recalls/<int:recall_id>")
@@ -207,9 +231,9 @@ def recall(recall_id: int):
                                                      StockLot.lot_number == found.lot_number)
                               .order_by(StockLot.store_id)).all()
     recipients = recalls.patients_who_received(found.drug_id, found.lot_number)
-    for recipient in recipients:  # the list names patients: one audit row each
-        record("recall.recipients_viewed", obj=found, patient=recipient.patient.id)
-    if not recipients:
+    if recipients:  # the list names patients: one audit row each, all in one INSERT
+        record_many("recall.recipients_viewed", [RecipientRead(found.id, r.patient.id) for r in recipients])
+    else:
         record("recall.recipients_viewed", obj=found)
     db.session.commit()
     return render_template("stock/recall.html", recall=found, lots=lots, recipients=recipients,

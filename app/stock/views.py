@@ -44,14 +44,17 @@ def store(store_id: int):
     shop = load_store(store_id)
     query = request.args.get("q", "").strip()[:100]
     status = request.args.get("status", "")
+    status = status if status in set(LotStatus) else ""
     near = arg_int("near_expiry", NEAR_EXPIRY_DAYS)
     near = near if near in queries.NEAR_EXPIRY_CHOICES else None
     cold = request.args.get("cold_chain") == "1"
+    after = request.args.get("after", "")
     today = shop.today()
-    lots = queries.store_lots(shop, query=query, status=status, near_expiry_days=near, cold_chain=cold)
-    return render_template("stock/store.html", store=shop, lots=lots, q=query, status=status, near=near,
-                           cold=cold, statuses=list(LotStatus), today=today,
-                           totals=queries.state_totals(lots, today),
+    filters = dict(query=query, status=status, near_expiry_days=near, cold_chain=cold)
+    lots = queries.store_lots(shop, after=after, **filters)
+    return render_template("stock/store.html", store=shop, lots=lots.rows, page=lots, after=after, q=query,
+                           status=status, near=near, cold=cold, statuses=list(LotStatus), today=today,
+                           totals=queries.state_totals(shop, today, **filters),
                            near_choices=queries.NEAR_EXPIRY_CHOICES, language=current_language())
 
 
@@ -60,8 +63,11 @@ def store(store_id: int):
 def near_expiry():
     days = arg_int("days", NEAR_EXPIRY_DAYS)
     days = days if days in queries.NEAR_EXPIRY_CHOICES else 90
+    after = request.args.get("after", "")
+    lots = queries.near_expiry(visible_stores(), days, after=after)
     return render_template("stock/near_expiry.html", days=days, choices=queries.NEAR_EXPIRY_CHOICES,
-                           rows=queries.near_expiry(visible_stores(), days), language=current_language())
+                           rows=[(lot.store, lot) for lot in lots.rows], page=lots, after=after,
+                           language=current_language())
 
 
 @bp.route("/stores/<int:store_id>/receive", methods=["GET", "POST"])
