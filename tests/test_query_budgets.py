@@ -72,22 +72,23 @@ def _flat(sizes: dict, budget: int) -> None:
     assert large.count <= budget, str(large)
 
 
-def test_the_patients_prescription_list_is_flat(db, client, login_as, visit, sign):  # noqa: F811
-    login_as(visit.patient)
+def _signed_sizes(db, client, sign, url: str, link: str) -> dict:  # noqa: F811
+    """The statements of `url` with SMALL, then LARGE signed prescriptions, each linked as `link`."""
     made, sizes = [], {}
     for size in (SMALL, LARGE):
         made += [sign(AMLODIPINE) for _ in range(size - len(made))]
-        sizes[size] = _page(db, client, "/prescriptions/", [f"/prescriptions/{p.id}" for p in made])
-    _flat(sizes, budget=12)
+        sizes[size] = _page(db, client, url, [link.format(id=p.id) for p in made])
+    return sizes
+
+
+def test_the_patients_prescription_list_is_flat(db, client, login_as, visit, sign):  # noqa: F811
+    login_as(visit.patient)
+    _flat(_signed_sizes(db, client, sign, "/prescriptions/", "/prescriptions/{id}"), budget=12)
 
 
 def test_the_pharmacists_review_queue_is_flat(db, client, login_as, pharmacists, sign):  # noqa: F811
     login_as(pharmacists[0])
-    made, sizes = [], {}
-    for size in (SMALL, LARGE):
-        made += [sign(AMLODIPINE) for _ in range(size - len(made))]
-        sizes[size] = _page(db, client, "/reviews/", [f"/reviews/{p.id}" for p in made])
-    _flat(sizes, budget=10)
+    _flat(_signed_sizes(db, client, sign, "/reviews/", "/reviews/{id}"), budget=10)
     assert sizes[LARGE].inserts <= 1  # one audit statement for the page, not one per prescription
     _counted_once(sizes[LARGE])
 
@@ -140,11 +141,7 @@ def test_a_stores_stock_page_is_flat(db, client, login_as):
 
 def test_the_patients_home_is_flat(db, client, login_as, visit, sign):  # noqa: F811
     login_as(visit.patient)
-    made, sizes = [], {}
-    for size in (SMALL, LARGE):
-        made += [sign(AMLODIPINE) for _ in range(size - len(made))]
-        sizes[size] = _page(db, client, "/", [f"/prescriptions/{p.id}" for p in made])
-    _flat(sizes, budget=14)
+    _flat(_signed_sizes(db, client, sign, "/", "/prescriptions/{id}"), budget=14)
 
 
 def test_the_consultation_page_is_flat_for_the_patient_and_the_doctor(db, client, login_as, visit, sign):  # noqa: F811
