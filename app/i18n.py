@@ -1,8 +1,10 @@
 """Language and time-zone choice: the user's saved language, else the session, else Accept-Language."""
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 # The BCP 47 tag for <html lang>: Simplified Chinese as used in mainland China.
@@ -43,7 +45,37 @@ def select_timezone() -> str:
 
 
 def current_language() -> str:
-    return normalise(str(get_locale())) or "en"
+    # Called for every drug and diagnosis name a list shows: the selector only ever chooses a
+    # supported language, so the locale's language code is the answer without re-normalising it.
+    locale = get_locale()
+    language = locale.language if locale is not None else None
+    return language if language in LANGUAGE_NAMES else "en"
+
+
+def template_gettext(translations) -> dict:
+    """`gettext` and `ngettext` for one render, bound to the catalogue chosen once for it.
+
+    Flask-Babel's template callables look the catalogue up again for every string (several
+    context-local lookups each, about a fifth of a list page's CPU time). Bound per render, a
+    `force_locale` block (an SMS in the patient's language) still renders in its own language. They
+    behave as Jinja's "newstyle" callables: autoescaped, and %(name)s filled from keywords."""
+
+    @pass_context
+    def gettext(context, message, **variables):
+        text = translations.ugettext(message)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables
+
+    @pass_context
+    def ngettext(context, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        text = translations.ungettext(singular, plural, num)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables
+
+    return {"gettext": gettext, "ngettext": ngettext}
 
 
 def init_app(app: Flask) -> None:
@@ -54,4 +86,5 @@ def init_app(app: Flask) -> None:
             "current_language": lang,
             "html_lang": HTML_LANG[lang],
             "language_names": LANGUAGE_NAMES,
+            **template_gettext(get_translations()),
         }

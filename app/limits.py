@@ -65,8 +65,9 @@ MAX_PACKS_PER_LINE = 1_000  # what one prescription line may come to
 # Lists.
 PAGE = Bound(1, 100_000)
 # A work queue shows its oldest this many entries and counts the rest: nobody works past the top of
-# a queue, and a page that lists every waiting entry grows with the chain.
-QUEUE_SHOWN = 50
+# a queue, and a page that lists every waiting entry grows with the chain. Twenty fill a phone screen
+# a few times over; fifty cost the doctor's queue page four times its budget of CPU.
+QUEUE_SHOWN = 20
 # Date filters on lists: a day outside is taken as the nearest end (the calendar's first and last days
 # have no day before or after them); every event falls between.
 FILTER_DAYS = (date(1900, 1, 1), date(2999, 12, 31))

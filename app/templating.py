@@ -1,6 +1,9 @@
 """Every template filter, global and helper the pages share, registered once on the app."""
 
+from datetime import UTC
+
 from flask import Flask, url_for
+from flask_babel import get_timezone
 from flask_login import current_user
 
 from app.accounts.models import Role
@@ -12,6 +15,7 @@ from app.labels import city_name, department_name
 from app.patients import catalog, identity
 from app.patients import labels as patient_labels
 from app.prescribing import directions
+from app.prescribing import labels as prescription_labels
 from app.review import reasons as review_reasons
 
 
@@ -21,6 +25,17 @@ def yuan(fen: int | None) -> str:
         return "—"
     sign = "-" if fen < 0 else ""
     return f"{sign}¥{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+
+
+def local_time(value) -> str:
+    """A stored UTC time in the reader's zone as 2026-03-01 14:05 ("—" for none): the same digits in
+    both languages, so strftime does what Babel's pattern formatting did at a fifth of the cost on
+    pages that show hundreds of times."""
+    if not value:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(get_timezone()).strftime("%Y-%m-%d %H:%M")
 
 
 def duration(seconds: int | None) -> str:
@@ -77,7 +92,10 @@ def returned_by_pharmacist() -> list:
 
     if not current_user.is_authenticated or current_user.role != Role.DOCTOR:
         return []
-    return returned_prescriptions(current_user)
+    # Only the queue page calls this, and it names no patient in this list (see main/_returned.html).
+    if not queue_counts().get("returned"):
+        return []
+    return returned_prescriptions(current_user, with_patients=False)
 
 
 def queue_version() -> str:
@@ -87,7 +105,7 @@ def queue_version() -> str:
     return counts_and_version(current_user)[1] if current_user.is_authenticated else ""
 
 
-GLOBALS = (upload_url, queue_counts, icd10_name, allergy_class_name, allergy_name, allergy_severity_name,
+GLOBALS = (local_time, upload_url, queue_counts, icd10_name, allergy_class_name, allergy_name, allergy_severity_name,
            time_zone_name, masked_id_number, returned_by_pharmacist, queue_version)
 
 
@@ -98,6 +116,7 @@ def init_app(app: Flask) -> None:
         app.add_template_global(function, function.__name__)
     # A global, not a context helper: macros imported without context (stock/_labels.html) see globals.
     app.add_template_global(stock_reasons.lot_status, "lot_status_label")
+    app.add_template_global(prescription_labels.status, "rx_status_label")
 
     @app.context_processor
     def helpers() -> dict:

@@ -75,9 +75,13 @@ def record_many(action: str, objects, *, actor=None, detail: str | None = None) 
                  actor_role=str(actor.role) if actor is not None else None, action=action,
                  object_type=obj.__tablename__, object_id=str(obj.id), patient_id=obj.patient_id, ip=ip,
                  detail=detail[:500] if detail else None) for obj in objects]
-    # One statement per 1,000 rows keeps under the drivers' bound-parameter limits (PostgreSQL 65,535).
+    # An executemany of one cached single-row INSERT: SQLAlchemy batches it into multi-row VALUES
+    # (insertmanyvalues) at run time. Building `.values(rows)` instead compiles a new statement of
+    # every length on every request, which cost more than the page itself. Chunks of 1,000 rows stay
+    # under the drivers' bound-parameter limits (PostgreSQL 65,535).
+    statement = insert(AuditEvent.__table__)
     for start in range(0, len(rows), ROWS_PER_INSERT):
-        db.session.execute(insert(AuditEvent.__table__).values(rows[start:start + ROWS_PER_INSERT]))
+        db.session.execute(statement, rows[start:start + ROWS_PER_INSERT])
     if has_request_context():
         g.audit_recorded = True
     return len(rows)

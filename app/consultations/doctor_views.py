@@ -26,6 +26,7 @@ from app.transaction import perform
 
 S = ConsultationStatus
 CLOSED_BY_DOCTOR = (S.COMPLETED, S.REFERRED, S.DECLINED)
+RECENTLY_ENDED_SHOWN = 20
 
 
 @bp.route("/queue")
@@ -35,14 +36,16 @@ def queue():
     doctor = current_user._get_current_object()
     waiting = queries.doctor_queue(doctor, limits.QUEUE_SHOWN)
     total = queries.doctor_queue_size(doctor) if len(waiting) == limits.QUEUE_SHOWN else len(waiting)
-    in_progress = queries.doctor_consultations(doctor, [S.IN_PROGRESS])
-    recent = queries.doctor_consultations(doctor, CLOSED_BY_DOCTOR)[:20]
+    in_progress = queries.doctor_consultations(doctor, [S.IN_PROGRESS], limits.QUEUE_SHOWN)
+    in_progress_total = (queries.doctor_consultation_count(doctor, [S.IN_PROGRESS])
+                         if len(in_progress) == limits.QUEUE_SHOWN else len(in_progress))
+    recent = queries.doctor_consultations(doctor, CLOSED_BY_DOCTOR, RECENTLY_ENDED_SHOWN)
     # The queue names patients: one audit row per patient shown, all in one INSERT.
     record_many("consultation.queue_viewed",
                 {c.patient_id: c for c in waiting + in_progress + recent}.values())
     # Rendered before the commit: committing first would expire what the queries loaded in bulk.
     page = render_template("consultations/queue.html", waiting=waiting, total=total, in_progress=in_progress,
-                           recent=recent, now=utcnow())
+                           in_progress_total=in_progress_total, recent=recent, now=utcnow())
     db.session.commit()
     return page
 

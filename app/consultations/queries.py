@@ -77,11 +77,17 @@ def doctor_queue_size(doctor) -> int:
         Consultation.doctor_id == doctor.id, Consultation.status == S.WAITING))
 
 
-def doctor_consultations(doctor, statuses) -> list[Consultation]:
+def doctor_consultations(doctor, statuses, limit: int) -> list[Consultation]:
+    """The doctor's `limit` most recently accepted consultations in these states."""
     return list(db.session.scalars(
         select(Consultation).where(Consultation.doctor_id == doctor.id, Consultation.status.in_(statuses))
         .options(*_with_patient())
-        .order_by(Consultation.accepted_at.desc(), Consultation.id.desc()).limit(50)))
+        .order_by(Consultation.accepted_at.desc(), Consultation.id.desc()).limit(limit)))
+
+
+def doctor_consultation_count(doctor, statuses) -> int:
+    return db.session.scalar(select(func.count()).select_from(Consultation).where(
+        Consultation.doctor_id == doctor.id, Consultation.status.in_(statuses)))
 
 
 def messages_after(consultation: Consultation, after_id: int = 0) -> list[ConsultationMessage]:

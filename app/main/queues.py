@@ -84,10 +84,12 @@ def counts_and_version(user) -> tuple[dict[str, int], str]:
     return counts, version
 
 
-def returned_prescriptions(doctor, limit: int = 20) -> list[Prescription]:
-    """This doctor's prescriptions a pharmacist returned and that are not yet replaced, oldest first."""
+def returned_prescriptions(doctor, limit: int = 20, *, with_patients: bool = True) -> list[Prescription]:
+    """This doctor's prescriptions a pharmacist returned and that are not yet replaced, oldest first;
+    `with_patients=False` where the list names no patient (the queue page), so none is loaded."""
+    loads = [selectinload(Prescription.review)]
+    if with_patients:
+        loads += [selectinload(Prescription.patient), selectinload(Prescription.condition)]
     return list(db.session.scalars(
         select(Prescription).where(*_returned_prescriptions(doctor.id))
-        .options(selectinload(Prescription.review), selectinload(Prescription.patient),
-                 selectinload(Prescription.condition))
-        .order_by(Prescription.signed_at, Prescription.id).limit(limit)))
+        .options(*loads).order_by(Prescription.signed_at, Prescription.id).limit(limit)))

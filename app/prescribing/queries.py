@@ -1,9 +1,10 @@
 """Who may see which prescription, and the lists the pages show."""
 
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.accounts.models import Role
 from app.consultations.models import Consultation
@@ -20,8 +21,8 @@ PAGE_SIZE = 20
 
 
 def with_items():
-    """Load the lines and their drugs with the prescriptions (built on use: mappers configure late)."""
-    return selectinload(Prescription.items).selectinload(PrescriptionItem.drug)
+    """Load the lines with their drugs in one more query (built on use: mappers configure late)."""
+    return selectinload(Prescription.items).joinedload(PrescriptionItem.drug, innerjoin=True)
 
 
 def shown_to_patient(prescription: Prescription) -> bool:
@@ -63,8 +64,8 @@ def for_patient(patient, *, after: str | None = None, size: int | None = None) -
     statement = (select(Prescription)
                  .where(Prescription.patient_id == patient.id, Prescription.status != S.SUPERSEDED,
                         _shown_to_patient_sql())
-                 .options(with_items(), selectinload(Prescription.condition),
-                          selectinload(Prescription.doctor)))
+                 .options(with_items(), joinedload(Prescription.condition, innerjoin=True),
+                          joinedload(Prescription.doctor, innerjoin=True)))
     return paginate(statement, NEWEST_FIRST, after=after, size=size or PAGE_SIZE,
                     key=lambda p: (p.created_at, p.id))
 
@@ -75,15 +76,8 @@ def earlier_for(patient, current: list[Prescription]) -> dict[int, list[Prescrip
     starts = [p.previous_version_id for p in current if p.previous_version_id is not None]
     replaced: dict[int, Prescription] = {}
     if starts:
-        older = aliased(Prescription)
-        chain = (select(Prescription.id, Prescription.previous_version_id)
-                 .where(Prescription.id.in_(starts), Prescription.patient_id == patient.id,
-                        Prescription.status == S.SUPERSEDED).cte("chain", recursive=True))
-        chain = chain.union_all(
-            select(older.id, older.previous_version_id).join(chain, older.id == chain.c.previous_version_id)
-            .where(older.patient_id == patient.id, older.status == S.SUPERSEDED))
         replaced = {p.id: p for p in db.session.scalars(
-            select(Prescription).where(Prescription.id.in_(select(chain.c.id))))}
+            _replaced_versions(), {"starts": starts, "patient_id": patient.id})}
     chains = {}
     for prescription in current:
         chain_of, previous = [], prescription.previous_version_id
@@ -92,6 +86,22 @@ def earlier_for(patient, current: list[Prescription]) -> dict[int, list[Prescrip
             previous = replaced[previous].previous_version_id
         chains[prescription.id] = chain_of
     return chains
+
+
+@cache
+def _replaced_versions():
+    """The superseded versions reached by walking back from :starts (built once: a recursive query
+    costs more to construct than to run)."""
+    older = aliased(Prescription)
+    patient_id = bindparam("patient_id")
+    chain = (select(Prescription.id, Prescription.previous_version_id)
+             .where(Prescription.id.in_(bindparam("starts", expanding=True)),
+                    Prescription.patient_id == patient_id, Prescription.status == S.SUPERSEDED)
+             .cte("chain", recursive=True))
+    chain = chain.union_all(
+        select(older.id, older.previous_version_id).join(chain, older.id == chain.c.previous_version_id)
+        .where(older.patient_id == patient_id, older.status == S.SUPERSEDED))
+    return select(Prescription).where(Prescription.id.in_(select(chain.c.id)))
 
 
 def for_consultation(consultation: Consultation, user) -> list[Prescription]:
