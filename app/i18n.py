@@ -64,7 +64,7 @@ def template_gettext(translations) -> dict:
     def gettext(context, message, **variables):
         text = translations.ugettext(message)
         if context.eval_ctx.autoescape:
-            text = Markup(text)
+            text = Markup(text)  # noqa: S704  (our own catalogue, as Jinja's callables trust it)
         return text % variables
 
     @pass_context
@@ -72,7 +72,7 @@ def template_gettext(translations) -> dict:
         variables.setdefault("num", num)
         text = translations.ungettext(singular, plural, num)
         if context.eval_ctx.autoescape:
-            text = Markup(text)
+            text = Markup(text)  # noqa: S704  (our own catalogue, as Jinja's callables trust it)
         return text % variables
 
     return {"gettext": gettext, "ngettext": ngettext}

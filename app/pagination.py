@@ -84,10 +84,12 @@ def decode(cursor: str | None, kinds: Sequence[type]) -> list | None:
 
 
 def paginate(statement, sort: Sort, *, after: str | None, size: int,
-             key: Callable[[object], Sequence]) -> Page:
+             key: Callable[[object], Sequence], entities: bool = True, params: dict | None = None) -> Page:
     """Run `statement` (filtered, with its eager loads) for the `size` rows after the cursor in `sort`
     order. One query: it fetches size + 1 rows, and the extra one only says whether a next page exists.
-    `key(row)` gives a row's values of the sort's columns, for the next page's cursor."""
+    `key(row)` gives a row's values of the sort's columns, for the next page's cursor. `entities=False`
+    for a statement of several columns: the page holds its rows rather than their first column; `params`
+    fill a prebuilt statement's bound parameters."""
     order = [column.desc() if sort.descending else column for column in sort.columns]
     statement = statement.order_by(None).order_by(*order)
     if (values := decode(after, sort.kinds)) is not None:
@@ -95,6 +97,7 @@ def paginate(statement, sort: Sort, *, after: str | None, size: int,
         bound = tuple_(*[literal(value, type_=column.type)
                          for value, column in zip(values, sort.columns, strict=True)])
         statement = statement.where(seek < bound if sort.descending else seek > bound)
-    rows = list(db.session.scalars(statement.limit(size + 1)))
+    result = db.session.execute(statement.limit(size + 1), params)
+    rows = list(result.scalars() if entities else result)
     shown = rows[:size]
     return Page(shown, encode(key(shown[-1])) if len(rows) > size else None)

@@ -50,6 +50,12 @@ def drug_name(drug: Drug) -> str:
     return drug.generic_name_zh if current_language() == "zh" else drug.generic_name_en
 
 
+def drug_title(drug) -> str:
+    """'Metformin 500 mg · Tablet' in the reader's language; a function, not a macro, because lists
+    print it for every line. Anything with a Drug's name, strength and form columns will do."""
+    return f"{drug_name(drug)} {drug_labels.strength(drug)} · {drug_labels.DOSAGE_FORMS[drug.dosage_form]}"
+
+
 def upload_url(upload_id: int) -> str:
     """The patient record serves every upload after its own access check."""
     return url_for("patients.upload", upload_id=upload_id)
@@ -105,8 +111,8 @@ def queue_version() -> str:
     return counts_and_version(current_user)[1] if current_user.is_authenticated else ""
 
 
-GLOBALS = (local_time, upload_url, queue_counts, icd10_name, allergy_class_name, allergy_name, allergy_severity_name,
-           time_zone_name, masked_id_number, returned_by_pharmacist, queue_version)
+GLOBALS = (local_time, drug_title, upload_url, queue_counts, icd10_name, allergy_class_name, allergy_name,
+           allergy_severity_name, time_zone_name, masked_id_number, returned_by_pharmacist, queue_version)
 
 
 def init_app(app: Flask) -> None:

@@ -17,7 +17,7 @@ from app.consultations import queries as consultation_queries
 from app.consultations.models import Consultation
 from app.database import utcnow
 from app.limits import MAX_ID
-from app.prescribing import queries as prescription_queries
+from app.prescribing import listing as prescription_listing
 from app.prescribing.models import Prescription
 from tests import factories
 from tests.paging import listed, next_link, walk
@@ -67,7 +67,7 @@ def test_anything_else_is_no_cursor_at_all(cursor):
 def small_pages(monkeypatch):
     for module in (admin_views, audit_views):
         monkeypatch.setattr(module, "PAGE_SIZE", SIZE)
-    for module in (prescription_queries, consultation_queries):
+    for module in (prescription_listing, consultation_queries):
         monkeypatch.setattr(module, "PAGE_SIZE", SIZE)
 
 

@@ -1,23 +1,20 @@
 """Who may see which prescription, and the lists the pages show."""
 
-from datetime import date, datetime, timedelta
-from functools import cache
+from datetime import date, timedelta
 
-from sqlalchemy import and_, bindparam, or_, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Role
 from app.consultations.models import Consultation
 from app.database import utcnow
 from app.extensions import db
-from app.pagination import Page, Sort, paginate
 from app.prescribing.models import Prescription, PrescriptionItem, SupplyCategory
 from app.prescribing.rules import MAX_VALID_DAYS
 from app.prescribing.services import is_valid, local_date
 from app.prescribing.states import PrescriptionStatus
 
 S = PrescriptionStatus
-PAGE_SIZE = 20
 
 
 def with_items():
@@ -46,62 +43,6 @@ def digest(prescription: Prescription) -> str:
     confirmed = "c" if prescription.patient_confirmed_long_at else ""
     lines = len(prescription.items) if prescription.status == S.DRAFT else ""
     return f"{prescription.id}:{prescription.status}:{prescription.supply_category}:{confirmed}{lines}"
-
-
-# The patient's list, newest first (ix_prescriptions_patient_created); the id breaks ties.
-NEWEST_FIRST = Sort([Prescription.created_at, Prescription.id], [datetime, int], descending=True)
-
-
-def _shown_to_patient_sql():
-    """shown_to_patient as a filter: signed versions, and long drafts waiting for their confirmation."""
-    return or_(and_(Prescription.status == S.DRAFT, Prescription.supply_category == SupplyCategory.LONG),
-               and_(Prescription.status != S.DRAFT, Prescription.signed_at.is_not(None)))
-
-
-def for_patient(patient, *, after: str | None = None, size: int | None = None) -> Page:
-    """A page of the patient's current prescriptions, newest first; replaced versions are in
-    `earlier_for`."""
-    statement = (select(Prescription)
-                 .where(Prescription.patient_id == patient.id, Prescription.status != S.SUPERSEDED,
-                        _shown_to_patient_sql())
-                 .options(with_items(), joinedload(Prescription.condition, innerjoin=True),
-                          joinedload(Prescription.doctor, innerjoin=True)))
-    return paginate(statement, NEWEST_FIRST, after=after, size=size or PAGE_SIZE,
-                    key=lambda p: (p.created_at, p.id))
-
-
-def earlier_for(patient, current: list[Prescription]) -> dict[int, list[Prescription]]:
-    """The versions each listed prescription replaced (by its id), newest first: one query that walks
-    back from the listed ones only, so the page can fold each prescription's history under it."""
-    starts = [p.previous_version_id for p in current if p.previous_version_id is not None]
-    replaced: dict[int, Prescription] = {}
-    if starts:
-        replaced = {p.id: p for p in db.session.scalars(
-            _replaced_versions(), {"starts": starts, "patient_id": patient.id})}
-    chains = {}
-    for prescription in current:
-        chain_of, previous = [], prescription.previous_version_id
-        while previous in replaced:
-            chain_of.append(replaced[previous])
-            previous = replaced[previous].previous_version_id
-        chains[prescription.id] = chain_of
-    return chains
-
-
-@cache
-def _replaced_versions():
-    """The superseded versions reached by walking back from :starts (built once: a recursive query
-    costs more to construct than to run)."""
-    older = aliased(Prescription)
-    patient_id = bindparam("patient_id")
-    chain = (select(Prescription.id, Prescription.previous_version_id)
-             .where(Prescription.id.in_(bindparam("starts", expanding=True)),
-                    Prescription.patient_id == patient_id, Prescription.status == S.SUPERSEDED)
-             .cte("chain", recursive=True))
-    chain = chain.union_all(
-        select(older.id, older.previous_version_id).join(chain, older.id == chain.c.previous_version_id)
-        .where(older.patient_id == patient_id, older.status == S.SUPERSEDED))
-    return select(Prescription).where(Prescription.id.in_(select(chain.c.id)))
 
 
 def for_consultation(consultation: Consultation, user) -> list[Prescription]:

@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app import limits, numbers
 from app.accounts.models import Role
-from app.audit.services import record
+from app.audit.services import record, record_read
 from app.consultations import services as consultations
 from app.consultations.models import Consultation
 from app.drugs import services as drug_catalogue
@@ -21,7 +21,7 @@ from app.number_fields import arg_int
 from app.patients import catalog
 from app.patients.queries import active_allergies
 from app.policy import patient_data, roles_required
-from app.prescribing import bp, directions, quantity, queries, sig_input
+from app.prescribing import bp, directions, listing, quantity, queries, sig_input
 from app.prescribing import services as rx
 from app.prescribing.forms import (
     CancelForm,
@@ -137,14 +137,13 @@ def _back(prescription: Prescription, anchor: str | None = None):
 def index():
     patient = current_user._get_current_object()
     after = request.args.get("after", "")
-    listed = queries.for_patient(patient, after=after)
-    earlier = queries.earlier_for(patient, listed.rows)
-    record("prescription.list_viewed", patient=patient,
-           detail="prescriptions=" + (",".join(str(p.id) for p in listed.rows) or "-"))
-    # Rendered before the commit: committing first would expire the lines loaded in bulk, and the
-    # template would fetch them again one prescription at a time.
-    page = render_template("prescribing/index.html", prescriptions=listed.rows, earlier=earlier,
-                           page=listed, after=after, today=queries.today())
+    listed = listing.for_patient(patient, after=after)
+    record_read("prescription.list_viewed", patient=patient,
+                detail="prescriptions=" + (",".join(str(p.id) for p in listed.rows) or "-"))
+    rows = listed.rows
+    page = render_template("prescribing/index.html", prescriptions=rows, lines=listing.lines_for(rows),
+                           earlier=listing.earlier_for(patient, rows), page=listed, after=after,
+                           today=queries.today())
     db.session.commit()
     return page
 

@@ -47,3 +47,18 @@ def test_a_very_long_list_is_split_to_stay_under_the_parameter_limit(db, monkeyp
         services.record_many("test.long_list_viewed", _shown(patients))
     assert seen.inserts == 3
     assert len(_rows(db, "test.long_list_viewed")) == 5
+
+
+def test_record_read_writes_the_row_record_would_in_one_insert_without_a_flush(db, app):
+    patient = factories.make_patient()
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "203.0.113.9"}):
+        with count_statements(db) as seen:
+            assert services.record_read("test.read_list", patient=patient, detail="x" * 600) is None
+        assert seen.count == 1 and seen.inserts == 1, str(seen)
+        services.record("test.read_one", patient=patient, detail="x" * 600)
+    fast, slow = _rows(db, "test.read_list"), _rows(db, "test.read_one")
+    assert len(fast) == len(slow) == 1
+    columns = ("actor_id", "actor_role", "object_type", "object_id", "patient_id", "ip", "detail")
+    assert [getattr(fast[0], c) for c in columns] == [getattr(slow[0], c) for c in columns]
+    assert fast[0].patient_id == patient.id and fast[0].ip == "203.0.113.9" and len(fast[0].detail) == 500
+    assert fast[0].occurred_at is not None
