@@ -7,6 +7,7 @@ from flask_babel import get_timezone
 from flask_login import current_user
 
 from app.accounts.models import Role
+from app.consultations import labels as consultation_labels
 from app.drugs import labels as drug_labels
 from app.drugs.models import Drug
 from app.i18n import current_language
@@ -98,10 +99,9 @@ def returned_by_pharmacist() -> list:
 
     if not current_user.is_authenticated or current_user.role != Role.DOCTOR:
         return []
-    # Only the queue page calls this, and it names no patient in this list (see main/_returned.html).
     if not queue_counts().get("returned"):
         return []
-    return returned_prescriptions(current_user, with_patients=False)
+    return returned_prescriptions(current_user)
 
 
 def queue_version() -> str:
@@ -123,6 +123,7 @@ def init_app(app: Flask) -> None:
     # A global, not a context helper: macros imported without context (stock/_labels.html) see globals.
     app.add_template_global(stock_reasons.lot_status, "lot_status_label")
     app.add_template_global(prescription_labels.status, "rx_status_label")
+    app.add_template_global(consultation_labels.status, "consultation_status_label")
 
     @app.context_processor
     def helpers() -> dict:

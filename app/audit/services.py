@@ -75,10 +75,12 @@ def record_read(action: str, *, patient=None, detail: str | None = None) -> None
         g.audit_recorded = True
 
 
-def record_many(action: str, objects, *, actor=None, detail: str | None = None) -> int:
-    """One audit row per object (each with its `patient_id`), written as ONE multi-row INSERT: what a
-    list page that names several patients leaves, instead of a round trip per row. With no objects it
-    writes the single row `record(action)` would. Returns the number of rows written."""
+def record_many(action: str, objects, *, actor=None, detail: str | None = None,
+                object_type: str | None = None) -> int:
+    """One audit row per object (each with its `id` and `patient_id`), written as ONE multi-row INSERT:
+    what a list page that names several patients leaves, instead of a round trip per row. The object
+    type is each object's table, or `object_type` for plain rows. With no objects it writes the single
+    row `record(action)` would. Returns the number of rows written."""
     objects = list(objects)
     if not objects:
         record(action, actor=actor, detail=detail)
@@ -87,8 +89,9 @@ def record_many(action: str, objects, *, actor=None, detail: str | None = None) 
     now, ip = utcnow(), _client_ip()
     rows = [dict(occurred_at=now, actor_id=getattr(actor, "id", None),
                  actor_role=str(actor.role) if actor is not None else None, action=action,
-                 object_type=obj.__tablename__, object_id=str(obj.id), patient_id=obj.patient_id, ip=ip,
-                 detail=detail[:500] if detail else None) for obj in objects]
+                 object_type=object_type or obj.__tablename__, object_id=str(obj.id),
+                 patient_id=obj.patient_id, ip=ip, detail=detail[:500] if detail else None)
+            for obj in objects]
     # An executemany of one cached single-row INSERT: SQLAlchemy batches it into multi-row VALUES
     # (insertmanyvalues) at run time. Building `.values(rows)` instead compiles a new statement of
     # every length on every request, which cost more than the page itself. Chunks of 1,000 rows stay

@@ -7,7 +7,7 @@ from flask_login import current_user
 from app import limits
 from app.accounts.models import Role
 from app.audit.services import record_many
-from app.consultations import bp, queries
+from app.consultations import bp, doctor_lists
 from app.consultations import services as consultations
 from app.consultations.forms import AcceptForm, CompleteForm, DeclineForm, NoteForm, ReferForm
 from app.consultations.pages import (
@@ -34,16 +34,16 @@ RECENTLY_ENDED_SHOWN = 20
 @patient_data
 def queue():
     doctor = current_user._get_current_object()
-    waiting = queries.doctor_queue(doctor, limits.QUEUE_SHOWN)
-    total = queries.doctor_queue_size(doctor) if len(waiting) == limits.QUEUE_SHOWN else len(waiting)
-    in_progress = queries.doctor_consultations(doctor, [S.IN_PROGRESS], limits.QUEUE_SHOWN)
-    in_progress_total = (queries.doctor_consultation_count(doctor, [S.IN_PROGRESS])
-                         if len(in_progress) == limits.QUEUE_SHOWN else len(in_progress))
-    recent = queries.doctor_consultations(doctor, CLOSED_BY_DOCTOR, RECENTLY_ENDED_SHOWN)
+    shown = limits.QUEUE_SHOWN
+    waiting = doctor_lists.waiting(doctor, shown)
+    total = doctor_lists.count(doctor, [S.WAITING]) if len(waiting) == shown else len(waiting)
+    in_progress = doctor_lists.latest(doctor, [S.IN_PROGRESS], shown)
+    in_progress_total = (doctor_lists.count(doctor, [S.IN_PROGRESS]) if len(in_progress) == shown
+                         else len(in_progress))
+    recent = doctor_lists.latest(doctor, CLOSED_BY_DOCTOR, RECENTLY_ENDED_SHOWN)
     # The queue names patients: one audit row per patient shown, all in one INSERT.
-    record_many("consultation.queue_viewed",
-                {c.patient_id: c for c in waiting + in_progress + recent}.values())
-    # Rendered before the commit: committing first would expire what the queries loaded in bulk.
+    named = {c.patient_id: c for c in waiting + in_progress + recent}.values()
+    record_many("consultation.queue_viewed", named, object_type="consultations")
     page = render_template("consultations/queue.html", waiting=waiting, total=total, in_progress=in_progress,
                            in_progress_total=in_progress_total, recent=recent, now=utcnow())
     db.session.commit()

@@ -6,12 +6,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.consultations.models import Consultation
 from app.consultations.states import OPEN_STATUSES, ConsultationStatus
 from app.database import utcnow
+from app.drugs.models import Drug
 from app.extensions import db
 from app.inventory.models import LotStatus, StockLot
 from app.main.queues import counts_for, returned_prescriptions
@@ -34,6 +35,10 @@ RAN_OUT_SHOWN_DAYS = 30
 # Approvals older than the longest supply (12 weeks) plus that grace cannot be current any more.
 APPROVALS_SINCE = timedelta(days=84 + RAN_OUT_SHOWN_DAYS)
 STOCK_ALERT_DAYS = 30
+# The home lists at most this many consultations and prescriptions with a next step, newest first: a
+# patient has a handful; the cap keeps the page flat whatever the data holds (the full lists are on
+# the consultations and prescriptions pages).
+HOME_SHOWN = 20
 
 
 @dataclass
@@ -99,7 +104,8 @@ def current_medicines(prescriptions: list[Prescription], zone: ZoneInfo, now: da
 
 
 def patient_home(patient, now: datetime | None = None) -> PatientHome:
-    """Four queries: conditions, consultations with a next step, recent prescriptions, their lines."""
+    """Four queries: conditions, consultations with a next step, recent prescriptions, their lines
+    (with the conditions, doctors, reviews and drug names joined in)."""
     now = now or utcnow()
     conditions = list(db.session.scalars(
         select(Condition).where(Condition.patient_id == patient.id)
@@ -110,8 +116,9 @@ def patient_home(patient, now: datetime | None = None) -> PatientHome:
             or_(Consultation.status.in_(OPEN_STATUSES),
                 (Consultation.status == C.COMPLETED) & Consultation.rated_at.is_(None)
                 & (Consultation.ended_at >= now - RATE_WITHIN)))
-        .options(selectinload(Consultation.condition), selectinload(Consultation.doctor))
-        .order_by(Consultation.created_at.desc(), Consultation.id.desc())))
+        .options(joinedload(Consultation.condition, innerjoin=True),
+                 joinedload(Consultation.doctor, innerjoin=True).load_only(User.display_name))
+        .order_by(Consultation.created_at.desc(), Consultation.id.desc()).limit(HOME_SHOWN)))
     prescriptions = list(db.session.scalars(
         select(Prescription)
         .outerjoin(PrescriptionReview, PrescriptionReview.prescription_id == Prescription.id)
@@ -120,9 +127,10 @@ def patient_home(patient, now: datetime | None = None) -> PatientHome:
             (Prescription.status == P.APPROVED) & (PrescriptionReview.decided_at >= now - APPROVALS_SINCE),
             (Prescription.status == P.DRAFT) & (Prescription.supply_category == SupplyCategory.LONG)
             & Prescription.patient_confirmed_long_at.is_(None)))
-        .options(selectinload(Prescription.items).selectinload(PrescriptionItem.drug),
-                 selectinload(Prescription.review), selectinload(Prescription.condition))
-        .order_by(Prescription.created_at.desc(), Prescription.id.desc())))
+        .options(selectinload(Prescription.items).joinedload(PrescriptionItem.drug, innerjoin=True)
+                 .load_only(Drug.generic_name_en, Drug.generic_name_zh),
+                 joinedload(Prescription.review), joinedload(Prescription.condition, innerjoin=True))
+        .order_by(Prescription.created_at.desc(), Prescription.id.desc()).limit(HOME_SHOWN)))
     return PatientHome(
         phone_verified=patient.phone_verified_at is not None, has_phone=bool(patient.phone),
         conditions=conditions, consultations=consultations, prescriptions=prescriptions,

@@ -1,61 +1,72 @@
 """What waits for each member of staff: the counts behind the navigation badges and staff homes."""
 
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 
 from flask import g, has_request_context
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, func, select
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.consultations.models import Consultation
 from app.consultations.states import ConsultationStatus
 from app.extensions import db
+from app.patients.models import Condition
 from app.prescribing.models import Prescription
 from app.prescribing.states import PrescriptionStatus
 from app.review.models import PrescriptionReview
 from app.review.states import ReviewStatus
 
+_WAITING = Consultation.status == ConsultationStatus.WAITING
+# Accepting or ending a consultation moves it between the queue page's other two lists.
+_MINE = Consultation.status.in_((ConsultationStatus.IN_PROGRESS, ConsultationStatus.COMPLETED,
+                                 ConsultationStatus.REFERRED, ConsultationStatus.DECLINED))
 
-def _waiting_consultations(doctor_id: int):
-    return (Consultation.doctor_id == doctor_id, Consultation.status == ConsultationStatus.WAITING)
+
+def _summary(ids, where=None):
+    """How many rows, and sums that change when the set of rows changes (over the rows `where` picks)."""
+    count, total, highest = func.count(), func.sum(ids), func.max(ids)
+    if where is not None:
+        count, total, highest = count.filter(where), total.filter(where), highest.filter(where)
+    return count, func.coalesce(total, 0), func.coalesce(highest, 0)
 
 
-def _returned_prescriptions(doctor_id: int):
+# Each built once: the navigation badges run them on every staff page.
+@cache
+def _doctors_consultations():
+    """The queue's summary and the summary of the doctor's other consultations, in one statement."""
+    return (select(*_summary(Consultation.id, _WAITING), *_summary(Consultation.id, _MINE),
+                   func.count(Consultation.ended_at).filter(_MINE))
+            .where(Consultation.doctor_id == bindparam("user_id"), _WAITING | _MINE))
+
+
+@cache
+def _doctors_returned():
     # A returned version leaves this status when the doctor signs its revision (superseded) or cancels it.
-    return (Prescription.doctor_id == doctor_id, Prescription.status == PrescriptionStatus.RETURNED)
+    return select(*_summary(Prescription.id)).where(Prescription.doctor_id == bindparam("user_id"),
+                                                   Prescription.status == PrescriptionStatus.RETURNED)
 
 
+@cache
 def _open_reviews():
-    return (PrescriptionReview.status == ReviewStatus.OPEN,
-            PrescriptionReview.prescription_id == Prescription.id,
-            Prescription.status == PrescriptionStatus.AWAITING_REVIEW)
-
-
-def _summary(*where, ids, extra=()):
-    """One aggregate row: how many, and sums that change when the set of rows changes."""
-    return select(func.count(), func.coalesce(func.sum(ids), 0), func.coalesce(func.max(ids), 0),
-                  *extra).where(*where)
+    # Claims and releases change who is shown reviewing an entry, not the count.
+    return (select(*_summary(PrescriptionReview.id), func.count(PrescriptionReview.claimed_by_id),
+                   func.coalesce(func.sum(PrescriptionReview.claimed_by_id), 0),
+                   func.max(PrescriptionReview.claimed_at))
+            .where(PrescriptionReview.status == ReviewStatus.OPEN,
+                   PrescriptionReview.prescription_id == Prescription.id,
+                   Prescription.status == PrescriptionStatus.AWAITING_REVIEW))
 
 
 def _snapshot(user) -> tuple[dict[str, int], tuple]:
     """The counts, and everything the queue pages show that a poll should notice changing."""
     if user.role == Role.DOCTOR:
-        waiting = db.session.execute(_summary(*_waiting_consultations(user.id), ids=Consultation.id)).one()
-        returned = db.session.execute(_summary(*_returned_prescriptions(user.id), ids=Prescription.id)).one()
-        # Accepting or ending a consultation moves it between the queue page's other two lists.
-        mine = db.session.execute(_summary(
-            Consultation.doctor_id == user.id,
-            Consultation.status.in_((ConsultationStatus.IN_PROGRESS, ConsultationStatus.COMPLETED,
-                                     ConsultationStatus.REFERRED, ConsultationStatus.DECLINED)),
-            ids=Consultation.id, extra=(func.count(Consultation.ended_at),))).one()
-        return {"consultations": waiting[0], "returned": returned[0]}, (*waiting, *returned, *mine)
+        consultations = db.session.execute(_doctors_consultations(), {"user_id": user.id}).one()
+        returned = db.session.execute(_doctors_returned(), {"user_id": user.id}).one()
+        return {"consultations": consultations[0], "returned": returned[0]}, (*consultations, *returned)
     if user.role == Role.PHARMACIST:
-        # Claims and releases change who is shown reviewing an entry, not the count.
-        row = db.session.execute(_summary(
-            *_open_reviews(), ids=PrescriptionReview.id,
-            extra=(func.count(PrescriptionReview.claimed_by_id),
-                   func.coalesce(func.sum(PrescriptionReview.claimed_by_id), 0),
-                   func.max(PrescriptionReview.claimed_at)))).one()
+        row = db.session.execute(_open_reviews()).one()
         return {"review": row[0]}, tuple(row)
     return {}, ()
 
@@ -84,12 +95,35 @@ def counts_and_version(user) -> tuple[dict[str, int], str]:
     return counts, version
 
 
-def returned_prescriptions(doctor, limit: int = 20, *, with_patients: bool = True) -> list[Prescription]:
-    """This doctor's prescriptions a pharmacist returned and that are not yet replaced, oldest first;
-    `with_patients=False` where the list names no patient (the queue page), so none is loaded."""
-    loads = [selectinload(Prescription.review)]
-    if with_patients:
-        loads += [selectinload(Prescription.patient), selectinload(Prescription.condition)]
-    return list(db.session.scalars(
-        select(Prescription).where(*_returned_prescriptions(doctor.id))
-        .options(*loads).order_by(Prescription.signed_at, Prescription.id).limit(limit)))
+@dataclass(frozen=True)
+class Returned:
+    """A returned prescription as the doctor's lists show it."""
+
+    id: int
+    version: int
+    patient_id: int
+    patient_name: str
+    condition_code: str
+    condition_name: str
+    decided_at: datetime | None
+    reasons: list[str]
+
+
+@cache
+def _returned_rows():
+    return (select(Prescription.id, Prescription.version, Prescription.patient_id,
+                   User.display_name, Condition.icd10_code, Condition.name,
+                   PrescriptionReview.decided_at, PrescriptionReview.reason_codes)
+            .join(User, User.id == Prescription.patient_id)
+            .join(Condition, Condition.id == Prescription.condition_id)
+            .outerjoin(PrescriptionReview, PrescriptionReview.prescription_id == Prescription.id)
+            .where(Prescription.doctor_id == bindparam("doctor_id"),
+                   Prescription.status == PrescriptionStatus.RETURNED)
+            .order_by(Prescription.signed_at, Prescription.id).limit(bindparam("limit")))
+
+
+def returned_prescriptions(doctor, limit: int = 20) -> list[Returned]:
+    """This doctor's prescriptions a pharmacist returned and that are not yet replaced, oldest first:
+    plain rows (the queue page and the doctor's home show them on every load)."""
+    rows = db.session.execute(_returned_rows(), {"doctor_id": doctor.id, "limit": limit})
+    return [Returned(*row[:7], reasons=[code for code in (row[7] or "").split(",") if code]) for row in rows]

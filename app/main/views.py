@@ -29,7 +29,7 @@ def index():
         # A doctor's home names the patients whose prescriptions came back: one row per patient shown.
         listed = {p.patient_id: p for p in home.get("returned", [])}.values()
         if listed:  # one INSERT for all of them
-            record_many("prescription.returned_listed", listed)
+            record_many("prescription.returned_listed", listed, object_type="prescriptions")
         page = render_template("main/index.html", staff=home)
     # Committed after rendering, so the loaded rows are not expired and read again one by one.
     db.session.commit()
