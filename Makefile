@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install install-dev translations migrate seed lint extract-messages clean
+.PHONY: run test install install-dev translations migrate seed lint bench extract-messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,14 @@ test: install-dev translations
 
 lint: install-dev
 	$(BIN)/ruff check .
+
+# The load benchmark (docs/performance.md): PostgreSQL databases bench_scale1 and bench_scale20 on
+# BENCH_SERVER, made and seeded on first use (a few minutes), then gunicorn in production configuration
+# under wrk for every main page, 2 sync workers and 2 x 4 gthread workers. Needs wrk and Redis.
+BENCH_SERVER ?= postgresql+psycopg://postgres@127.0.0.1:5432
+bench: install translations
+	@command -v wrk >/dev/null || { echo "The load benchmark needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python bench/load.py $$($(BIN)/python bench/prepare.py --server $(BENCH_SERVER) scale1=1 scale20=20)
 
 # Refresh the message catalogues after changing user-facing text.
 extract-messages: install

@@ -1,4 +1,4 @@
-"""Command-line entry points: `flask worker` and `flask seed-demo`."""
+"""Command-line entry points: `flask worker`, `flask seed-demo`, and feature groups (`flask bench seed`)."""
 
 import click
 from flask import Flask, current_app

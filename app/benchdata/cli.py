@@ -4,8 +4,7 @@ import sys
 
 import click
 
-from app.benchdata.seed import DEFAULT_SEED, AlreadySeeded, estimated_rows, seed
-from app.benchdata.volumes import MAX_SCALE, MIN_SCALE, ScaleError, Volumes
+from app.benchdata.volumes import DEFAULT_SEED, MAX_SCALE, MIN_SCALE, ScaleError, Volumes
 from app.extensions import db
 
 
@@ -21,6 +20,9 @@ def bench() -> None:
               help="Random seed: the same scale and seed give the same rows.")
 def seed_command(scale: float, random_seed: int) -> None:
     """Fill an empty, migrated database with consistent bench data in bulk and print the logins."""
+    # Imported here: every `flask` command loads this group, and only this one needs the generator.
+    from app.benchdata.seed import AlreadySeeded, estimated_rows, seed
+
     try:
         volumes = Volumes.at(scale)
     except ScaleError as error:

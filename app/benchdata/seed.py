@@ -8,11 +8,9 @@ import sqlalchemy as sa
 
 from app.accounts.passwords import hash_password
 from app.benchdata import catalogue, clinical, messages, people, prescriptions
-from app.benchdata.volumes import BENCH_ROLES, Clock, Volumes, bench_email, bench_password
+from app.benchdata.volumes import BENCH_ROLES, DEFAULT_SEED, Clock, Volumes, bench_email, bench_password
 from app.benchdata.world import World
 from app.benchdata.writer import BulkWriter
-
-DEFAULT_SEED = 20_261_130
 
 
 class AlreadySeeded(RuntimeError):

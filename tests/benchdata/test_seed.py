@@ -18,6 +18,7 @@ from app.inventory import ledger
 from app.inventory.models import StockLot
 from app.limits import QUEUE_SHOWN
 from app.notifications.models import OutboundSms, SmsStatus
+from app.prescribing import listing
 from app.prescribing.models import Prescription, PrescriptionItem
 from app.prescribing.signature import content_hash, verify_signature
 from app.prescribing.states import PrescriptionStatus
@@ -128,10 +129,12 @@ def ids_linked(page: str, prefix: str) -> set[int]:
 
 def test_bench_patient_sees_their_prescriptions_and_consultations(db, client, seeded):
     patient = db.session.scalar(select(User).where(User.email == bench_email("patient")))
-    shown = set(db.session.scalars(select(Prescription.id).where(
+    current = list(db.session.scalars(select(Prescription.id).where(
         Prescription.patient_id == patient.id, Prescription.status != PrescriptionStatus.SUPERSEDED,
-        Prescription.signed_at.is_not(None))))
-    assert len(shown) >= 4
+        Prescription.signed_at.is_not(None))
+        .order_by(Prescription.created_at.desc(), Prescription.id.desc())))
+    assert len(current) >= 4
+    shown = set(current[:listing.PAGE_SIZE])  # the first page: the newest
     visits = set(db.session.scalars(select(Consultation.id).where(Consultation.patient_id == patient.id)))
     assert len(visits) >= 3
     sign_in(client, "patient")
