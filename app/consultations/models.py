@@ -23,6 +23,8 @@ class Consultation(db.Model):
         sa.Index("ix_consultations_status_expires", "status", "expires_at"),
         # The patient's list, newest first, a page at a time (the id is the cursor's tie-break).
         sa.Index("ix_consultations_patient_created", "patient_id", "created_at", "id"),
+        # The doctor's queue page: in progress and recently ended, latest accepted first.
+        sa.Index("ix_consultations_doctor_accepted", "doctor_id", "accepted_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
