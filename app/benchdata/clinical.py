@@ -5,7 +5,9 @@ from app.benchdata.world import World
 from app.benchdata.writer import Batch, moment
 from app.limits import QUEUE_SHOWN
 
-STATUS_WEIGHTS = {"completed": 50, "referred": 5, "in_progress": 4, "waiting": 8, "awaiting_payment": 5,
+# Consultations still open are the last few days' (a doctor accepts within hours, or it expires): a
+# fraction of a percent of two years of them, a few hundred to a few thousand across the chain.
+STATUS_WEIGHTS = {"completed": 50, "referred": 5, "in_progress": 0.3, "waiting": 0.3, "awaiting_payment": 0.2,
                   "cancelled": 10, "declined": 6, "expired": 12}
 REACHED = frozenset({"in_progress", "completed", "referred"})
 REASONS = ("Blood pressure readings higher this month; asking whether to change the dose.",
