@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("review", __name__, url_prefix="/reviews")
 
-from app.review import admin_views, views  # noqa: E402,F401
+from app.review import admin_views, labels, views  # noqa: E402,F401

@@ -82,9 +82,13 @@ def _withdraw(prescription_id: int) -> None:
         db.session.flush()
 
 
+def claim_lapsed(claimed_at: datetime | None, now: datetime | None = None) -> bool:
+    """A claim taken at `claimed_at` was abandoned: it no longer holds the prescription."""
+    return claimed_at is not None and claimed_at <= (now or utcnow()) - timedelta(minutes=CLAIM_MINUTES)
+
+
 def claim_expired(review: PrescriptionReview, now: datetime | None = None) -> bool:
-    return review.claimed_at is not None and review.claimed_at <= (now or utcnow()) - timedelta(
-        minutes=CLAIM_MINUTES)
+    return claim_lapsed(review.claimed_at, now)
 
 
 def holder(review: PrescriptionReview, now: datetime | None = None):

@@ -8,7 +8,6 @@ from sqlalchemy import exists, or_, select
 from app import limits
 from app.accounts.models import Role
 from app.audit.services import record, record_many
-from app.checks import adapters
 from app.consultations.services import verified_conditions
 from app.database import utcnow
 from app.errors import DomainError
@@ -18,7 +17,7 @@ from app.policy import patient_access_rules, patient_data, roles_required
 from app.prescribing.models import Prescription
 from app.prescribing.services import is_valid
 from app.prescribing.states import PrescriptionStatus
-from app.review import bp, queries
+from app.review import bp, queries, summary
 from app.review import services as review
 from app.review.forms import ClaimForm, DecisionForm, ReleaseForm
 from app.review.models import PrescriptionReview
@@ -40,9 +39,11 @@ def pharmacist_sees_patient(user, patient_id: int) -> bool:
 patient_access_rules.append(pharmacist_sees_patient)
 
 
-def load(prescription_id: int) -> Prescription:
-    """Open for review, decided by this pharmacist, or an earlier version of one; 404 otherwise."""
-    prescription = db.session.get(Prescription, prescription_id)
+def load(prescription_id: int, *, for_page: bool = False) -> Prescription:
+    """Open for review, decided by this pharmacist, or an earlier version of one; 404 otherwise.
+    `for_page` loads what the review page shows with it, in bulk."""
+    prescription = queries.for_page(prescription_id) if for_page \
+        else db.session.get(Prescription, prescription_id)
     if prescription is None or prescription.review is None \
             or not queries.reviewable_by(prescription, current_user):
         abort(404)
@@ -53,13 +54,13 @@ def render_review(prescription: Prescription, code: int = 200, form: DecisionFor
     found = prescription.review
     now = utcnow()
     held_by = review.holder(found, now)
-    context = adapters.build_context(prescription.patient, exclude=prescription)
     earlier = queries.earlier_versions(prescription)
     return render_template(
         "review/detail.html", prescription=prescription, review=found, holder=held_by,
         earlier_returns=queries.returns(earlier), consultation=prescription.consultation,
         findings=sorted(prescription.findings, key=lambda f: (-f.severity.rank, f.line, f.id)),
-        patient_context=context, conditions=verified_conditions(prescription.patient),
+        patient_context=summary.for_review(prescription, earlier),
+        conditions=verified_conditions(prescription.patient),
         is_valid=is_valid(prescription, now), language=current_language(),
         claim_form=ClaimForm(), release_form=ReleaseForm(), form=form or DecisionForm(formdata=None),
         mine=held_by is not None and held_by.id == current_user.id), code
@@ -69,14 +70,19 @@ def render_review(prescription: Prescription, code: int = 200, form: DecisionFor
 @roles_required(Role.PHARMACIST)
 @patient_data
 def queue():
-    waiting = queries.queue(limits.QUEUE_SHOWN)
-    total = queries.queue_size() if len(waiting) == limits.QUEUE_SHOWN else len(waiting)
-    # The queue names patients: one audit row per prescription shown, all in one INSERT.
-    record_many("prescription.queue_viewed", [entry.prescription for entry in waiting])
+    from app.main.queues import counts_for  # the badges' counts read several features' tables
+
     now = utcnow()
-    # Rendered before the commit: committing first would expire what the query loaded in bulk.
-    page = render_template("review/queue.html", waiting=waiting, total=total, now=now,
-                           holders={entry.id: review.holder(entry, now) for entry in waiting})
+    waiting = queries.queue(limits.QUEUE_SHOWN, language=current_language(), now=now)
+    # A full page means more may wait: the navigation badge's count (read once per request) says how
+    # many, rather than a second count of the same rows.
+    total = len(waiting)
+    if total == limits.QUEUE_SHOWN:
+        total = max(counts_for(current_user).get("review", 0), total)
+    # The queue names patients: one audit row per prescription shown, all in one INSERT.
+    record_many("prescription.queue_viewed", waiting, object_type="prescriptions")
+    # Rendered before the commit, which would expire the signed-in user the navigation reads again.
+    page = render_template("review/queue.html", waiting=waiting, total=total)
     db.session.commit()
     return page
 
@@ -85,10 +91,14 @@ def queue():
 @roles_required(Role.PHARMACIST)
 @patient_data
 def detail(prescription_id: int):
-    prescription = load(prescription_id)
-    record("prescription.review_viewed", obj=prescription, patient=prescription.patient_id)
+    prescription = load(prescription_id, for_page=True)
+    # The row record() would write, as one cached INSERT with no ORM flush.
+    record_many("prescription.review_viewed", [prescription])
+    # Rendered before the commit: committing first would expire the prescription and everything
+    # loaded with it, and the template would read it all again row by row.
+    page = render_review(prescription)
     db.session.commit()
-    return render_review(prescription)
+    return page
 
 
 def _refusal(prescription: Prescription):
