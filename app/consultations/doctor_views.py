@@ -55,8 +55,7 @@ def _form_ok(form, consultation, name: str):
     if form.validate_on_submit():
         return None
     audited_view(consultation)
-    db.session.commit()
-    return render_detail(consultation, 400, **{name: form})
+    return render_detail(consultation, 400, **{name: form})  # it commits after rendering
 
 
 @bp.route("/<int:consultation_id>/accept", methods=["POST"])

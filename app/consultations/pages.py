@@ -4,6 +4,7 @@ from functools import wraps
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from app.accounts.models import Role
 from app.audit.services import record
@@ -24,7 +25,7 @@ from app.consultations.states import ConsultationStatus
 from app.database import utcnow
 from app.extensions import db
 from app.payments import operations as payment_operations
-from app.payments.models import PaymentStatus
+from app.payments.models import Payment, PaymentStatus
 from app.prescribing import queries as prescriptions
 from app.prescribing import views as prescribing_views
 
@@ -33,23 +34,30 @@ PARTICIPANTS = (Role.PATIENT, Role.DOCTOR)
 # How often an open page asks for news: quickly while a payment is confirmed or a conversation runs,
 # slowly while a paid consultation waits in the queue.
 POLL_MILLISECONDS = {"confirming": 3000, "in_progress": 4000, "waiting": 15000}
+# The states whose page shows the message thread.
+THREAD_STATUSES = (S.IN_PROGRESS, S.COMPLETED, S.REFERRED)
 
 
-def load(consultation_id: int) -> Consultation:
-    """The consultation, if the signed-in user is one of its two participants; 404 otherwise."""
-    consultation = db.session.get(Consultation, consultation_id)
+def load(consultation_id: int, *options) -> Consultation:
+    """The consultation, if the signed-in user is one of its two participants; 404 otherwise.
+    `options` load what the page shows of it along with it."""
+    consultation = db.session.scalar(
+        select(Consultation).where(Consultation.id == consultation_id).options(*options))
     if consultation is None or not consultations.visible_to(consultation, current_user):
         abort(404)
     return consultation
 
 
-def state_of(consultation: Consultation) -> str:
-    """What the polling script compares: a change in a status, or in a prescription the user sees,
-    means the page is out of date."""
-    payment = queries.current_payment(consultation)
-    shown = prescriptions.for_consultation(consultation, current_user)
+def state_of(consultation: Consultation, payment: Payment | None, shown: list) -> str:
+    """What the polling script compares: a change in a status, or in a prescription the user sees
+    (`shown`), means the page is out of date."""
     seen = ",".join(prescriptions.digest(p) for p in shown)
     return f"{consultation.status}/{payment.status if payment else ''}/{seen}"
+
+
+def current_state(consultation: Consultation, payment: Payment | None) -> str:
+    """state_of, reading the prescriptions the signed-in user sees."""
+    return state_of(consultation, payment, prescriptions.for_consultation(consultation, current_user))
 
 
 def audited_view(consultation: Consultation, action: str = "consultation.viewed") -> None:
@@ -74,32 +82,39 @@ def flash_after_money(consultation: Consultation, success: str, money_pending: s
 
 
 def render_detail(consultation: Consultation, code: int = 200, **forms):
-    """The consultation page; forms with errors from a failed action are passed in."""
+    """The consultation page; forms with errors from a failed action are passed in. The caller has
+    audited the view; the page is rendered before the commit, which would expire all it loaded."""
     is_doctor = current_user.role == Role.DOCTOR
     payment = queries.current_payment(consultation)
     confirming = (consultation.status == S.AWAITING_PAYMENT and payment is not None
                   and payment.status == PaymentStatus.PENDING and bool(payment.stripe_payment_intent_id))
-    messages = queries.messages_after(consultation)
+    shown = prescriptions.for_consultation(consultation, current_user)
+    thread = queries.thread_page(consultation) if consultation.status in THREAD_STATUSES else None
     context = dict(
         consultation=consultation, payment=payment, confirming=confirming, is_doctor=is_doctor,
-        messages=messages, state=state_of(consultation),
+        thread=thread, messages=thread.rows if thread else [], state=state_of(consultation, payment, shown),
         poll_ms=POLL_MILLISECONDS.get("confirming" if confirming else str(consultation.status)),
         now=utcnow(),
         record=queries.patient_record(consultation) if is_doctor else None,
-        prescriptions=prescriptions.for_consultation(consultation, current_user),
+        prescriptions=shown,
         message_form=forms.get("message_form") or MessageForm(formdata=None),
     )
-    if is_doctor:
-        context.update(prescription_form=prescribing_views.start_form_for(consultation),
-                       accept_form=AcceptForm(formdata=None),
-                       decline_form=forms.get("decline_form") or DeclineForm(formdata=None),
+    # The doctor's forms, each only in the state whose part of the page shows it.
+    if is_doctor and consultation.status == S.WAITING:
+        context.update(accept_form=AcceptForm(formdata=None),
+                       decline_form=forms.get("decline_form") or DeclineForm(formdata=None))
+    elif is_doctor and consultation.status == S.IN_PROGRESS:
+        verified = context["record"].conditions  # the record's: verified, newest diagnosis first
+        context.update(prescription_form=prescribing_views.start_form_for(consultation, verified),
                        refer_form=forms.get("refer_form") or ReferForm(formdata=None),
                        complete_form=CompleteForm(formdata=None),
                        note_form=forms.get("note_form") or NoteForm(formdata=None, obj=consultation))
-    else:
+    elif not is_doctor:
         context.update(cancel_form=CancelForm(formdata=None),
                        rate_form=forms.get("rate_form") or RateForm(formdata=None))
-    return render_template("consultations/detail.html", **context), code
+    page = render_template("consultations/detail.html", **context)
+    db.session.commit()
+    return page, code
 
 
 def phone_verified(refusal):

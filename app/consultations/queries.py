@@ -3,17 +3,16 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import DoctorProfile, Role, User
-from app.consultations.models import PAYABLE, Consultation, ConsultationMessage
+from app.consultations.models import PAYABLE, Consultation, ConsultationAttachment, ConsultationMessage
 from app.consultations.states import ConsultationStatus
 from app.extensions import db
 from app.pagination import Page, Sort, paginate
-from app.patients.models import Allergy, Condition, ConditionStatus, PatientProfile
-from app.payments import services as payments
-from app.payments.models import Payment
+from app.patients.models import Allergy, Condition, ConditionStatus, PatientProfile, Upload
+from app.payments.models import LIVE_STATUSES, Payment
 from app.prescribing.queries import history as prescription_history
 
 S = ConsultationStatus
@@ -90,18 +89,58 @@ def doctor_consultation_count(doctor, statuses) -> int:
         Consultation.doctor_id == doctor.id, Consultation.status.in_(statuses)))
 
 
-def messages_after(consultation: Consultation, after_id: int = 0) -> list[ConsultationMessage]:
+# A consultation page shows the latest messages of its thread; earlier ones open a page at a time, so a
+# thread of thousands of messages costs what one of fifty does.
+MESSAGES_SHOWN = 50
+# Newest first by id, so an index on (consultation_id, id) reads only the rows a page shows; the rows
+# are turned round for display, so a thread reads from the top down.
+NEWEST_MESSAGES = Sort([ConsultationMessage.id], [int], descending=True)
+
+
+def page_loads():
+    """What the consultation page shows of the consultation itself, loaded with it (built on use:
+    mappers configure late)."""
+    return (joinedload(Consultation.condition, innerjoin=True),
+            joinedload(Consultation.patient, innerjoin=True),
+            joinedload(Consultation.doctor, innerjoin=True).joinedload(User.doctor_profile),
+            selectinload(Consultation.attachments).joinedload(ConsultationAttachment.upload, innerjoin=True))
+
+
+def _thread_rows():
+    """A thread's messages as plain rows, with the sender's name and the attachment's file name."""
+    return (select(ConsultationMessage.id, ConsultationMessage.sender_id, ConsultationMessage.body,
+                   ConsultationMessage.created_at, ConsultationMessage.upload_id,
+                   User.display_name.label("sender_name"), Upload.original_name.label("upload_name"))
+            .join(User, User.id == ConsultationMessage.sender_id)
+            .outerjoin(Upload, Upload.id == ConsultationMessage.upload_id))
+
+
+def thread_page(consultation: Consultation, *, after: str | None = None, size: int = MESSAGES_SHOWN) -> Page:
+    """The `size` messages before the cursor (the latest ones without one), oldest first; the page's
+    cursor leads to the messages before them."""
+    page = paginate(_thread_rows().where(ConsultationMessage.consultation_id == consultation.id),
+                    NEWEST_MESSAGES, after=after, size=size, key=lambda row: (row.id,), entities=False)
+    page.rows.reverse()
+    return page
+
+
+def messages_after(consultation: Consultation, after_id: int = 0,
+                   limit: int = MESSAGES_SHOWN) -> list[ConsultationMessage]:
+    """The first `limit` messages after `after_id`, with their senders and files: a page that fell
+    behind catches up over its next polls rather than in one unbounded answer."""
     return list(db.session.scalars(
         select(ConsultationMessage).where(ConsultationMessage.consultation_id == consultation.id,
                                           ConsultationMessage.id > after_id)
-        .order_by(ConsultationMessage.id)))
+        .options(joinedload(ConsultationMessage.sender, innerjoin=True),
+                 joinedload(ConsultationMessage.upload))
+        .order_by(ConsultationMessage.id).limit(limit)))
 
 
 def current_payment(consultation: Consultation) -> Payment | None:
-    """The live payment, else the latest one (to show why it failed)."""
-    return payments.live_payment(PAYABLE, consultation.id) or db.session.scalar(
+    """The live payment, else the latest one (to show why it failed): one query either way."""
+    return db.session.scalar(
         select(Payment).where(Payment.payable_type == PAYABLE, Payment.payable_id == consultation.id)
-        .order_by(Payment.id.desc()))
+        .order_by(case((Payment.status.in_(LIVE_STATUSES), 0), else_=1), Payment.id.desc()).limit(1))
 
 
 @dataclass(frozen=True)
@@ -120,6 +159,13 @@ def age_on(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def _preload(model, ids) -> None:
+    """Bring these rows into the session in one query, so that the many-to-one references the record
+    lists (a prescription's condition and doctor) are found there rather than fetched one by one."""
+    if ids:
+        db.session.scalars(select(model).where(model.id.in_(ids))).all()
+
+
 def patient_record(consultation: Consultation) -> PatientRecord:
     patient_id = consultation.patient_id
     profile = db.session.get(PatientProfile, patient_id)
@@ -135,7 +181,13 @@ def patient_record(consultation: Consultation) -> PatientRecord:
         select(Consultation).where(Consultation.patient_id == patient_id, Consultation.id != consultation.id,
                                    Consultation.status != ConsultationStatus.AWAITING_PAYMENT,
                                    Consultation.paid_at.is_not(None))
+        .options(joinedload(Consultation.condition, innerjoin=True),
+                 joinedload(Consultation.doctor, innerjoin=True))
         .order_by(Consultation.created_at.desc()).limit(50)).all()
+    prescriptions = prescription_history(patient_id)
+    _preload(Condition, {p.condition_id for p in prescriptions} - {c.id for c in conditions})
+    _preload(User, {p.doctor_id for p in prescriptions} - {c.doctor_id for c in past}
+             - {consultation.doctor_id})
     age = age_on(profile.date_of_birth, date.today()) if profile else None
     return PatientRecord(profile=profile, age=age, conditions=list(conditions), allergies=list(allergies),
-                         past=list(past), prescriptions=prescription_history(patient_id))
+                         past=list(past), prescriptions=prescriptions)

@@ -18,13 +18,13 @@ from app.consultations.pages import (
     PARTICIPANTS,
     audit_poll,
     audited_view,
+    current_state,
     flash_after_money,
     load,
     phone_verified,
     polled,
     refusal_audited,
     render_detail,
-    state_of,
     to_detail,
 )
 from app.consultations.states import OPEN_STATUSES, ConsultationStatus
@@ -96,9 +96,8 @@ def book():
 @roles_required(*PARTICIPANTS)
 @patient_data
 def detail(consultation_id: int):
-    consultation = load(consultation_id)
+    consultation = load(consultation_id, *queries.page_loads())
     audited_view(consultation)
-    db.session.commit()
     return render_detail(consultation)
 
 
@@ -194,7 +193,6 @@ def rate(consultation_id: int):
     form = RateForm()
     if not form.validate_on_submit():
         audited_view(consultation)
-        db.session.commit()
         return render_detail(consultation, 400, rate_form=form)
     patient = current_user._get_current_object()
     perform(lambda: consultations.rate(consultation, patient, form.rating.data, form.comment.data),
@@ -214,11 +212,25 @@ def post_message(consultation_id: int):
     if form.validate_on_submit() and perform(
             lambda: consultations.post_message(consultation, sender, form.body.data, form.attachment.data),
             form=form):
-        return redirect(url_for("consultations.detail", consultation_id=consultation.id,
+        # The id from the URL: the commit expired the consultation, and reading it would fetch it again.
+        return redirect(url_for("consultations.detail", consultation_id=consultation_id,
                                 _anchor="message-form"), code=303)
     audited_view(consultation, "consultation.message_refused")
-    db.session.commit()
     return render_detail(consultation, 400, message_form=form)
+
+
+@bp.route("/<int:consultation_id>/messages/earlier")
+@roles_required(*PARTICIPANTS)
+@patient_data
+def earlier_messages(consultation_id: int):
+    """The thread before the latest messages the consultation page shows, a page at a time."""
+    consultation = load(consultation_id)
+    after = request.args.get("after", "")
+    thread = queries.thread_page(consultation, after=after)
+    audited_view(consultation, "consultation.messages_read")
+    page = render_template("consultations/messages.html", consultation=consultation, thread=thread)
+    db.session.commit()
+    return page
 
 
 def message_json(message) -> dict:
@@ -242,7 +254,7 @@ def messages(consultation_id: int):
     consultation = load(consultation_id)
     after_id = numbers.id_or_none(request.args.get("after", "")) or 0
     found = queries.messages_after(consultation, after_id)
-    state = state_of(consultation)
+    state = current_state(consultation, queries.current_payment(consultation))
     audit_poll(consultation, "consultation.messages_read", bool(found) or state != request.args.get("state"))
     return jsonify(messages=[message_json(m) for m in found], status=str(consultation.status), state=state)
 
@@ -254,7 +266,7 @@ def status(consultation_id: int):
     """The status and the state, compared with `state` (what the page was rendered with)."""
     consultation = load(consultation_id)
     payment = queries.current_payment(consultation)
-    state = state_of(consultation)
+    state = current_state(consultation, payment)
     audit_poll(consultation, "consultation.status_read", state != request.args.get("state"))
     return jsonify(status=str(consultation.status), payment=str(payment.status) if payment else None,
                    state=state)

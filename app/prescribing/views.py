@@ -346,12 +346,15 @@ def quantity_preview():
                    text=directions.supply_text(drug, amount.packs, amount.days_supply))
 
 
-def start_form_for(consultation: Consultation) -> StartForm:
-    """The consultation page's 'write a prescription' form, listing the patient's verified diagnoses."""
+def start_form_for(consultation: Consultation, verified: list | None = None) -> StartForm:
+    """The consultation page's 'write a prescription' form, listing the patient's verified diagnoses
+    (`verified`, newest diagnosis first, when the page has already loaded them for the record)."""
     form = StartForm(formdata=None, condition_id=consultation.condition_id)
     language = current_language()
+    if verified is None:
+        verified = consultations.verified_conditions(consultation.patient)
     form.condition_id.choices = [
         SelectChoice(c.id, f"{catalog.icd10_name(c.icd10_code, language, c.name)} ({c.icd10_code})")
-        for c in consultations.verified_conditions(consultation.patient)]
+        for c in verified]
     return form
 
