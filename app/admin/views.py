@@ -10,7 +10,7 @@ from app.accounts.models import Role, User
 from app.accounts.phones import mask
 from app.admin import bp
 from app.admin.forms import ConfirmForm, StaffForm
-from app.audit.services import record
+from app.audit.services import record, record_read
 from app.errors import DomainError
 from app.extensions import db
 from app.i18n import current_language
@@ -22,6 +22,7 @@ from app.patients import queries as patients
 from app.policy import patient_data, roles_required
 
 PAGE_SIZE = 50
+NEWEST_FIRST = Sort([User.id], [int], descending=True)
 
 
 def _store_choices():
@@ -59,7 +60,9 @@ def users():
     role = role if role in {r.value for r in Role} else ""
     query = request.args.get("q", "").strip()[:100]
     after = request.args.get("after", "")
-    statement = select(User)
+    # Plain rows of what the list prints: whole accounts (password hash, times, settings) as ORM objects
+    # cost more than the rows' printing.
+    statement = select(User.id, User.display_name, User.role, User.email, User.phone, User.is_active)
     if role:
         statement = statement.where(User.role == Role(role))
     if query:
@@ -67,11 +70,12 @@ def users():
         statement = statement.where(or_(func.lower(User.display_name).like(like),
                                         User.email.like(like), User.phone.like(f"%{query}%")))
     # Newest accounts first; the id is the cursor (ix_users_role_id serves the role filter).
-    page = paginate(statement, Sort([User.id], [int], descending=True), after=after, size=PAGE_SIZE,
-                    key=lambda user: (user.id,))
+    page = paginate(statement, NEWEST_FIRST, after=after, size=PAGE_SIZE, key=lambda user: (user.id,),
+                    entities=False)
     # The list names patients: one row for the page (who was listed, and the search that found them).
-    record("admin.users_listed", object_type="users",
-           detail=f"role={role or '-'}; users={','.join(str(u.id) for u in page.rows) or '-'}; q={query}")
+    listed = ",".join(str(u.id) for u in page.rows) or "-"
+    record_read("admin.users_listed", object_type="users",
+                detail=f"role={role or '-'}; users={listed}; q={query}")
     body = render_template("admin/users.html", users=page.rows, page=page, after=after, role=role,
                            q=query, roles=list(Role), mask=mask)
     db.session.commit()

@@ -90,3 +90,33 @@ def lot_status(status) -> tuple[str, str]:
     """(name in the reader's language, badge colour); an unknown state is shown as its code."""
     name, colour = LOT_STATUSES.get(status, (status, "secondary"))
     return str(name), colour
+
+
+# The ledger's movement kinds, the objects a movement refers to and a transfer's states, named once at
+# import (lazy strings) for the lot and transfer pages, not as a dict of translations per macro call.
+MOVEMENT_KINDS = {
+    "receipt": _l("Goods received"), "reservation": _l("Reserved"), "release": _l("Released"),
+    "dispense": _l("Dispensed"), "transfer_out": _l("Transferred out"), "transfer_in": _l("Transferred in"),
+    "adjustment": _l("Adjustment"), "write_off": _l("Write-off"), "status_change": _l("Status change"),
+}
+REFERENCE_TYPES = {"order": _l("Order"), "transfer": _l("Transfer"), "recall": _l("Recall")}
+TRANSFER_STATUSES = {
+    "requested": (_l("Requested"), "info"), "picked": (_l("Picked"), "info"),
+    "shipped": (_l("In transit"), "primary"), "received": (_l("Received"), "success"),
+    "lost": (_l("Lost"), "danger"), "cancelled": (_l("Cancelled"), "secondary"),
+}
+
+
+def movement_kind(kind) -> str:
+    """A ledger row's kind in the reader's language; an unknown kind is shown as its code."""
+    return str(MOVEMENT_KINDS.get(kind, kind))
+
+
+def reference_type(kind) -> str:
+    return str(REFERENCE_TYPES.get(kind, kind))
+
+
+def transfer_status(status) -> tuple[str, str]:
+    """(name in the reader's language, badge colour); an unknown state is shown as its code."""
+    name, colour = TRANSFER_STATUSES.get(status, (status, "secondary"))
+    return str(name), colour

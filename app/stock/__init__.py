@@ -13,4 +13,10 @@ def stock_helpers() -> dict:
     return {"stock_note": reasons.note}
 
 
+# Globals, not context helpers: the macros of stock/_labels.html are imported without context.
+bp.add_app_template_global(reasons.movement_kind, "movement_kind_label")
+bp.add_app_template_global(reasons.reference_type, "reference_type_label")
+bp.add_app_template_global(reasons.transfer_status, "transfer_status_label")
+
+
 from app.stock import transfer_views, views  # noqa: E402,F401

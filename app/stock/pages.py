@@ -6,7 +6,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app import numbers
-from app.accounts.models import Role
+from app.accounts.models import PharmacistProfile, Role
 from app.drugs.models import Drug
 from app.extensions import db
 from app.i18n import current_language
@@ -29,8 +29,14 @@ def visible_stores() -> list[Store]:
 
 def load_store(store_id: int) -> Store:
     """The object check: a pharmacist only their home store (404 for another, no hint it exists)."""
-    store = db.session.get(Store, store_id)
-    if store is None or (current_user.role != Role.ADMIN and store.id != home_store_id()):
+    if current_user.role == Role.ADMIN:
+        store = db.session.get(Store, store_id)
+    else:
+        # The store and the check in one round trip: the store only if it is the pharmacist's home.
+        store = db.session.scalar(
+            select(Store).join(PharmacistProfile, PharmacistProfile.home_store_id == Store.id)
+            .where(Store.id == store_id, PharmacistProfile.user_id == current_user.id))
+    if store is None:
         abort(404)
     return store
 

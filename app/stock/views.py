@@ -64,9 +64,11 @@ def near_expiry():
     days = arg_int("days", NEAR_EXPIRY_DAYS)
     days = days if days in queries.NEAR_EXPIRY_CHOICES else 90
     after = request.args.get("after", "")
-    lots = queries.near_expiry(visible_stores(), days, after=after)
+    # An admin's report covers the whole chain; a pharmacist's their own store.
+    stores = None if current_user.role == Role.ADMIN else visible_stores()
+    lots = queries.near_expiry(days, stores, after=after)
     return render_template("stock/near_expiry.html", days=days, choices=queries.NEAR_EXPIRY_CHOICES,
-                           rows=[(lot.store, lot) for lot in lots.rows], page=lots, after=after,
+                           lots=lots.rows, page=lots, after=after, statuses=list(LotStatus),
                            language=current_language())
 
 

@@ -78,6 +78,20 @@ def test_the_stock_page_shows_each_lot_s_real_state_and_counts_only_sellable_pac
     assert "Not for sale until a pharmacist assesses it." in row(page, "COLD-12")
 
 
+def test_the_near_expiry_report_shows_a_lot_past_its_date_as_expired_for_its_pharmacist_and_an_admin(
+        db, shelf, login_as, client):
+    store, pharmacist, lots = shelf
+    lots["good"].expiry_date = today() + timedelta(days=20)
+    db.session.commit()
+    for reader in (pharmacist, factories.make_user(Role.ADMIN)):
+        login_as(reader)
+        page = text(client.get("/stock/near-expiry?days=30"))
+        assert 'data-lot-status="expired">Expired</span>' in row(page, "OLD-1")
+        assert 'data-lot-status="available">Available</span>' in row(page, "GOOD-1")
+        assert f"<td>{store.code}</td>" in row(page, "GOOD-1")
+        client.post("/accounts/logout")
+
+
 def test_the_state_filter_uses_the_real_state(db, shelf, login_as, client):
     store, pharmacist, _lots = shelf
     login_as(pharmacist)
