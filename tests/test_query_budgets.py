@@ -83,13 +83,13 @@ def _signed_sizes(db, client, sign, url: str, link: str) -> dict:  # noqa: F811
 
 def test_the_patients_prescription_list_is_flat(db, client, login_as, visit, sign):  # noqa: F811
     login_as(visit.patient)
-    _flat(_signed_sizes(db, client, sign, "/prescriptions/", "/prescriptions/{id}"), budget=12)
+    _flat(_signed_sizes(db, client, sign, "/prescriptions/", "/prescriptions/{id}"), budget=5)
 
 
 def test_the_pharmacists_review_queue_is_flat(db, client, login_as, pharmacists, sign):  # noqa: F811
     login_as(pharmacists[0])
     sizes = _signed_sizes(db, client, sign, "/reviews/", "/reviews/{id}")
-    _flat(sizes, budget=10)
+    _flat(sizes, budget=5)
     assert sizes[LARGE].inserts <= 1  # one audit statement for the page, not one per prescription
     _counted_once(sizes[LARGE])
 
@@ -101,7 +101,7 @@ def test_the_doctors_queue_is_flat(db, client, login_as, flow):  # noqa: F811
     for size in (SMALL, LARGE):
         made += [flow.paid(doctor=doctor) for _ in range(size - len(made))]
         sizes[size] = _page(db, client, "/consultations/queue", [f"/consultations/{c.id}" for c in made])
-    _flat(sizes, budget=12)
+    _flat(sizes, budget=8)
     assert sizes[LARGE].inserts <= 1  # one audit statement for the page, not one per patient
     _counted_once(sizes[LARGE])
 
@@ -119,7 +119,7 @@ def test_the_patients_consultation_list_is_flat(db, client, login_as, flow):  # 
     for size in (SMALL, LARGE):
         made += [flow.paid(condition=condition) for _ in range(size - len(made))]
         sizes[size] = _page(db, client, "/consultations/", [f"/consultations/{c.id}" for c in made])
-    _flat(sizes, budget=10)
+    _flat(sizes, budget=7)
 
 
 def test_a_stores_stock_page_is_flat(db, client, login_as):
@@ -137,17 +137,17 @@ def test_a_stores_stock_page_is_flat(db, client, login_as):
                                           arrival_temperature=5 if drug.is_cold_chain else None))
             db.session.commit()
         sizes[size] = _page(db, client, f"/stock/stores/{store.id}", [lot.lot_number for lot in made])
-    _flat(sizes, budget=10)
+    _flat(sizes, budget=5)
 
 
 def test_the_patients_home_is_flat(db, client, login_as, visit, sign):  # noqa: F811
     login_as(visit.patient)
-    _flat(_signed_sizes(db, client, sign, "/", "/prescriptions/{id}"), budget=14)
+    _flat(_signed_sizes(db, client, sign, "/", "/prescriptions/{id}"), budget=7)
 
 
 def test_the_consultation_page_is_flat_for_the_patient_and_the_doctor(db, client, login_as, visit, sign):  # noqa: F811
     url = f"/consultations/{visit.consultation.id}"
-    for reader, budget in ((visit.patient, 20), (visit.doctor, 29)):
+    for reader, budget in ((visit.patient, 9), (visit.doctor, 17)):
         login_as(reader)
         made, sizes = [], {}
         for size in (SMALL, LARGE):
@@ -164,7 +164,7 @@ def test_the_review_page_is_flat_however_many_prescriptions_the_patient_has(
     for size in (SMALL, LARGE):
         made += [sign(AMLODIPINE) for _ in range(size - len(made))]
         sizes[size] = _page(db, client, f"/reviews/{made[-1].id}", [f"/reviews/{made[-1].id}"])
-    _flat(sizes, budget=24)
+    _flat(sizes, budget=11)
 
 
 def _admin(db, login_as):
@@ -186,7 +186,7 @@ def test_the_near_expiry_report_is_flat_in_the_number_of_stores(app, db, client,
             made.append(inventory.receive(store, drug, f"N{len(made):04d}", soon, 3, 1500, admin))
             db.session.commit()
         sizes[size] = _page(db, client, "/stock/near-expiry?days=30", [lot.lot_number for lot in made])
-    _flat(sizes, budget=4)  # the user, the stores, the lots of every store in one query
+    _flat(sizes, budget=3)  # the user, the chain's time zones, the lots of every store in one query
 
 
 def test_the_admins_user_list_is_flat(db, client, login_as):
@@ -197,7 +197,7 @@ def test_the_admins_user_list_is_flat(db, client, login_as):
         db.session.commit()
         sizes[size] = _page(db, client, "/admin/users?role=pharmacist",
                             [f"/admin/users/{u.id}" for u in made])
-    _flat(sizes, budget=5)
+    _flat(sizes, budget=4)
     assert sizes[LARGE].inserts <= 1  # one audit row for the page
 
 
@@ -211,7 +211,7 @@ def test_the_audit_trail_is_flat(db, client, login_as):
         db.session.commit()
         sizes[size] = _page(db, client, "/audit/?action=patient.account.viewed",
                             [f"{e.patient.display_name} #{e.patient_id}" for e in made])
-    _flat(sizes, budget=7)
+    _flat(sizes, budget=4)
 
 
 def test_the_transfers_list_is_flat(db, client, login_as):
@@ -224,4 +224,4 @@ def test_the_transfers_list_is_flat(db, client, login_as):
                                                    drugs["AMLODIPINE-5MG-TAB"], 2, admin))
         db.session.commit()
         sizes[size] = _page(db, client, "/stock/transfers", [f'data-transfer-id="{t.id}"' for t in made])
-    _flat(sizes, budget=3)
+    _flat(sizes, budget=2)

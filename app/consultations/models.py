@@ -74,9 +74,13 @@ class ConsultationAttachment(db.Model):
 
 class ConsultationMessage(db.Model):
     __tablename__ = "consultation_messages"
+    __table_args__ = (
+        # A thread's latest messages, its earlier pages and the poll all walk one thread by id.
+        sa.Index("ix_consultation_messages_thread", "consultation_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(sa.ForeignKey("consultations.id"), index=True)
+    consultation_id: Mapped[int] = mapped_column(sa.ForeignKey("consultations.id"))
     sender_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(sa.Text, default="")
     upload_id: Mapped[int | None] = mapped_column(sa.ForeignKey("uploads.id"))
