@@ -19,9 +19,11 @@ from app.review.models import PrescriptionReview
 from app.review.states import ReviewStatus
 
 _WAITING = Consultation.status == ConsultationStatus.WAITING
-# Accepting or ending a consultation moves it between the queue page's other two lists.
-_MINE = Consultation.status.in_((ConsultationStatus.IN_PROGRESS, ConsultationStatus.COMPLETED,
-                                 ConsultationStatus.REFERRED, ConsultationStatus.DECLINED))
+# Accepting or ending a consultation moves it between the queue page's lists. Every change of the
+# recently-ended list leaves the waiting or the in-progress set (a consultation ends only from one of
+# them), so those two sets say when the page changed: both are open work, and the summary stays the
+# same size however many consultations the doctor has ended over the years.
+_MINE = Consultation.status == ConsultationStatus.IN_PROGRESS
 
 
 def _summary(ids, where=None):
@@ -35,9 +37,9 @@ def _summary(ids, where=None):
 # Each built once: the navigation badges run them on every staff page.
 @cache
 def _doctors_consultations():
-    """The queue's summary and the summary of the doctor's other consultations, in one statement."""
-    return (select(*_summary(Consultation.id, _WAITING), *_summary(Consultation.id, _MINE),
-                   func.count(Consultation.ended_at).filter(_MINE))
+    """The queue's summary and the summary of the doctor's consultations in progress, in one statement
+    (ix_consultations_doctor_queue: doctor, status)."""
+    return (select(*_summary(Consultation.id, _WAITING), *_summary(Consultation.id, _MINE))
             .where(Consultation.doctor_id == bindparam("user_id"), _WAITING | _MINE))
 
 

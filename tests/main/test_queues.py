@@ -181,3 +181,24 @@ def test_the_returned_flag_reads_in_chinese(visit, pharmacist, as_user):
     page = as_user(visit.doctor).get("/consultations/queue").get_data(as_text=True)
     assert "药师退回" in page
     assert "Returned by the pharmacist" not in page
+
+
+def test_the_doctors_version_follows_every_list_of_the_queue_page(flow):
+    """Accepting, declining and completing each change the version; the summary covers the open work
+    only, so the consultations a doctor ended long ago cost nothing."""
+    doctor = flow.doctor()
+    waiting, declined = flow.paid(doctor=doctor), flow.paid(doctor=doctor)
+    versions = [counts_and_version(doctor)[1]]
+    consultations.accept(waiting, doctor)  # waiting -> in progress
+    _db.session.commit()
+    versions.append(counts_and_version(doctor)[1])
+    consultations.decline(declined, doctor, "Needs an in-person visit first.")  # waiting -> ended
+    _db.session.commit()
+    versions.append(counts_and_version(doctor)[1])
+    consultations.save_note(waiting, doctor, complaint="Dizzy mornings", findings="BP 150/95",
+                            assessment="Hypertension, not at goal", plan="Raise the dose")
+    consultations.complete(waiting, doctor)  # in progress -> ended
+    _db.session.commit()
+    versions.append(counts_and_version(doctor)[1])
+    assert len(set(versions)) == len(versions), versions
+    assert counts_and_version(doctor)[1] == versions[-1]  # nothing changed since: the same version
