@@ -112,6 +112,9 @@ class StockLot(db.Model):
         sa.Index("ix_stock_lots_fefo", "store_id", "drug_id", "status", "expiry_date"),
         # The expiry job, and "every store holding this lot" (lot-number reuse, recalls).
         sa.Index("ix_stock_lots_status_expiry", "status", "expiry_date"),
+        # The near-expiry report in its order: for the chain, and for one store.
+        sa.Index("ix_stock_lots_expiry_store", "expiry_date", "store_id", "id"),
+        sa.Index("ix_stock_lots_store_expiry", "store_id", "expiry_date", "id"),
         sa.Index("ix_stock_lots_drug_lot", "drug_id", "lot_number"),
         # Availability across the chain: a prescription's drugs in every store, in-date lots only. Without
         # it a prepared (generic) plan ANDs in ix_stock_lots_status_expiry and reads most of that index.
