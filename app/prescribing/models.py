@@ -56,6 +56,8 @@ class Prescription(db.Model):
         sa.Index("ix_prescriptions_status", "status"),  # the queues and their badges count by status alone
         # The patient's list, newest first, a page at a time (the id is the cursor's tie-break).
         sa.Index("ix_prescriptions_patient_created", "patient_id", "created_at", "id"),
+        # A doctor's returned prescriptions: the badge's count and the list, oldest signed first.
+        sa.Index("ix_prescriptions_doctor_status", "doctor_id", "status", "signed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
