@@ -36,7 +36,8 @@ seed: migrate
 	$(BIN)/flask seed-demo
 
 # Serves on http://127.0.0.1:5000 with the worker and localstripe (the offline Stripe) beside
-# it; Ctrl-C stops all three.
+# it; Ctrl-C stops all three. Two sync workers, one per core: on the load benchmark they served every
+# page with less CPU and a lower p95 than 2 x 4 gthread workers (docs/performance.md).
 # Rate limits live in Redis at REDIS_URL (default redis://127.0.0.1:6379/0) when one answers, so
 # both web workers count together; otherwise each worker counts on its own, and the line says so.
 run: install-dev seed
@@ -47,7 +48,7 @@ run: install-dev seed
 		--webhook-url http://127.0.0.1:5000/payments/webhooks/stripe \
 		--webhook-secret whsec_localstripe_development & stripe=$$!; \
 	$(BIN)/flask worker & worker=$$!; \
-	RATELIMIT_STORAGE_URI="$$store" $(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --threads 4 --access-logfile - wsgi:app
+	RATELIMIT_STORAGE_URI="$$store" $(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --worker-class sync --access-logfile - wsgi:app
 
 test: install-dev translations
 	$(BIN)/ruff check .
