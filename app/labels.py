@@ -101,3 +101,10 @@ def department_name(value: str | None, language: str | None = None) -> str:
 def city_name(value: str | None, language: str | None = None) -> str:
     """A city as the reader reads it; a city the list does not know, as typed."""
     return _in_language(_CITIES.get(_key(value)) if value else None, value, language)
+
+
+def badge(names: dict, value) -> tuple[str, str]:
+    """(name in the reader's language, badge colour) of a state in `names` (state → (lazy name,
+    colour)), built once per module rather than per row; an unknown state is shown as its code."""
+    name, colour = names.get(value, (value, "secondary"))
+    return str(name), colour

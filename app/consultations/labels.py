@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 
 from app.consultations.states import ConsultationStatus as S
+from app.labels import badge
 
 STATUSES = {
     S.AWAITING_PAYMENT: (_l("Awaiting payment"), "warning"),
@@ -18,5 +19,4 @@ STATUSES = {
 
 def status(value) -> tuple[str, str]:
     """(name in the reader's language, badge colour); an unknown state is shown as its code."""
-    name, colour = STATUSES.get(value, (value, "secondary"))
-    return str(name), colour
+    return badge(STATUSES, value)

@@ -59,36 +59,6 @@ def for_patient(patient, *, after: str | None = None, size: int | None = None) -
                     key=lambda c: (c.created_at, c.id))
 
 
-def _with_patient():
-    """What a doctor's list shows per row: the patient and the condition (loaded in bulk)."""
-    return (selectinload(Consultation.patient), selectinload(Consultation.condition))
-
-
-def doctor_queue(doctor, limit: int) -> list[Consultation]:
-    """The `limit` paid consultations waiting longest for this doctor, the longest-waiting first."""
-    return list(db.session.scalars(
-        select(Consultation).where(Consultation.doctor_id == doctor.id, Consultation.status == S.WAITING)
-        .options(*_with_patient()).order_by(Consultation.paid_at, Consultation.id).limit(limit)))
-
-
-def doctor_queue_size(doctor) -> int:
-    return db.session.scalar(select(func.count()).select_from(Consultation).where(
-        Consultation.doctor_id == doctor.id, Consultation.status == S.WAITING))
-
-
-def doctor_consultations(doctor, statuses, limit: int) -> list[Consultation]:
-    """The doctor's `limit` most recently accepted consultations in these states."""
-    return list(db.session.scalars(
-        select(Consultation).where(Consultation.doctor_id == doctor.id, Consultation.status.in_(statuses))
-        .options(*_with_patient())
-        .order_by(Consultation.accepted_at.desc(), Consultation.id.desc()).limit(limit)))
-
-
-def doctor_consultation_count(doctor, statuses) -> int:
-    return db.session.scalar(select(func.count()).select_from(Consultation).where(
-        Consultation.doctor_id == doctor.id, Consultation.status.in_(statuses)))
-
-
 # A consultation page shows the latest messages of its thread; earlier ones open a page at a time, so a
 # thread of thousands of messages costs what one of fifty does.
 MESSAGES_SHOWN = 50

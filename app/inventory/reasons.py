@@ -4,6 +4,8 @@ import re
 
 from flask_babel import lazy_gettext as _l
 
+from app.labels import badge
+
 # A count or a correction: the ledger moves the lot to what is really on the shelf.
 ADJUSTMENT_REASONS = {
     "count": _l("Stock count difference"),
@@ -88,8 +90,7 @@ LOT_STATUSES = {
 
 def lot_status(status) -> tuple[str, str]:
     """(name in the reader's language, badge colour); an unknown state is shown as its code."""
-    name, colour = LOT_STATUSES.get(status, (status, "secondary"))
-    return str(name), colour
+    return badge(LOT_STATUSES, status)
 
 
 # The ledger's movement kinds, the objects a movement refers to and a transfer's states, named once at

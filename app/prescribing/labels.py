@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
+from app.labels import badge
 from app.prescribing.states import PrescriptionStatus as S
 
 STATUSES = {
@@ -17,5 +18,4 @@ STATUSES = {
 
 def status(value) -> tuple[str, str]:
     """(name in the reader's language, badge colour); an unknown state is shown as its code."""
-    name, colour = STATUSES.get(value, (value, "secondary"))
-    return str(name), colour
+    return badge(STATUSES, value)

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 
 from app.checks.knowledge import Severity
+from app.labels import badge
 from app.review import bp
 
 SEVERITIES = {
@@ -16,5 +17,4 @@ SEVERITIES = {
 @bp.app_template_global("finding_severity_label")
 def severity(value) -> tuple[str, str]:
     """(name in the reader's language, badge colour); an unknown severity is shown as its code."""
-    name, colour = SEVERITIES.get(value, (value, "secondary"))
-    return str(name), colour
+    return badge(SEVERITIES, value)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app import worker
 from app.accounts.models import DoctorProfile, Role, User
 from app.audit.models import AuditEvent
-from app.consultations import queries
+from app.consultations import doctor_lists, queries
 from app.consultations import services as consultations
 from app.consultations.models import Consultation, ConsultationMessage
 from app.consultations.states import TRANSITIONS, ConsultationStatus, can_move
@@ -169,7 +169,7 @@ def test_the_queue_shows_the_longest_waiting_patient_first(db, flow):
         consultation.paid_at = now - timedelta(minutes=minutes)
     flow.paid()  # another doctor's patient
     db.session.commit()
-    assert queries.doctor_queue(doctor, 50) == [earliest, middle, later]
+    assert [row.id for row in doctor_lists.waiting(doctor, 50)] == [earliest.id, middle.id, later.id]
 
 
 def test_a_doctor_sees_a_patient_once_their_consultation_is_paid(db, flow):
