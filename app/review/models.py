@@ -61,7 +61,12 @@ class PrescriptionReview(db.Model):
         # The status tells the lifecycle; a decided review's status is its decision.
         sa.CheckConstraint("(decision IS NULL AND status IN ('open', 'withdrawn')) OR status = decision",
                            name="status_matches_decision"),
-        sa.Index("ix_prescription_reviews_open", "status", "queued_at"),
+        # The review queue and the pharmacists' badge: open reviews only, oldest first, so the index
+        # stays the size of today's work however many decided reviews accumulate; PostgreSQL also
+        # carries the claim, so the badge's summary never visits the table.
+        sa.Index("ix_prescription_reviews_open", "queued_at", "id",
+                 sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"),
+                 postgresql_include=["claimed_by_id", "claimed_at"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

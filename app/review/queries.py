@@ -21,15 +21,16 @@ from app.review.states import ReviewStatus
 S = PrescriptionStatus
 
 
-def _waiting():
-    return (PrescriptionReview.status == ReviewStatus.OPEN,
-            PrescriptionReview.prescription_id == Prescription.id,
-            Prescription.status == S.AWAITING_REVIEW)
+# The queue is the open reviews alone: a review is opened in the transaction that moves its
+# prescription to awaiting review, and every move out of that state (approve, return, a newer version
+# signed) closes it in the same transaction. Filtering on the prescription's status as well made
+# PostgreSQL multiply two selectivities that are one fact, expect no rows, and sort every open review
+# instead of reading the oldest few from ix_prescription_reviews_open (23 ms at 755 open reviews).
+_WAITING = PrescriptionReview.status == ReviewStatus.OPEN
 
 
 def queue_size() -> int:
-    return db.session.scalar(select(func.count()).select_from(PrescriptionReview).join(Prescription)
-                             .where(*_waiting()))
+    return db.session.scalar(select(func.count()).select_from(PrescriptionReview).where(_WAITING))
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def _queue():
             .join(doctor, doctor.id == Prescription.doctor_id)
             .join(Condition, Condition.id == Prescription.condition_id)
             .outerjoin(holder, holder.id == PrescriptionReview.claimed_by_id)
-            .where(*_waiting())
+            .where(_WAITING)
             .order_by(PrescriptionReview.queued_at, PrescriptionReview.id).limit(bindparam("limit")))
 
 
