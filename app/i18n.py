@@ -75,7 +75,8 @@ def template_gettext(translations) -> dict:
             text = Markup(text)  # noqa: S704  (our own catalogue, as Jinja's callables trust it)
         return text % variables
 
-    return {"gettext": gettext, "ngettext": ngettext}
+    # `_` too: Jinja's i18n extension defines it as a global that looks `gettext` up again on every call.
+    return {"gettext": gettext, "ngettext": ngettext, "_": gettext}
 
 
 def init_app(app: Flask) -> None:

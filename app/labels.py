@@ -103,8 +103,31 @@ def city_name(value: str | None, language: str | None = None) -> str:
     return _in_language(_CITIES.get(_key(value)) if value else None, value, language)
 
 
-def badge(names: dict, value) -> tuple[str, str]:
+# (a table's id, a language) → the table with its lazy names as text. The tables are module constants,
+# so their ids stay theirs for the life of the process.
+_TRANSLATED: dict[tuple[int, str], dict] = {}
+
+
+def in_language(table: dict, language: str) -> dict:
+    """`table` with every lazy name (a value, or the first item of a tuple value) as text in
+    `language`, made once per process and language: lists print a state, a form or a unit on every
+    row, and each lazy name went through Flask-Babel's context lookups again. Pass the language of the
+    current locale, the catalogue str() translates with."""
+    key = (id(table), language)
+    translated = _TRANSLATED.get(key)
+    if translated is None:
+        translated = _TRANSLATED[key] = {code: _as_text(value) for code, value in table.items()}
+    return translated
+
+
+def _as_text(value):
+    if isinstance(value, tuple):
+        return (str(value[0]), *value[1:])
+    return str(value)
+
+
+def badge(names: dict, value, language: str | None = None) -> tuple[str, str]:
     """(name in the reader's language, badge colour) of a state in `names` (state → (lazy name,
-    colour)), built once per module rather than per row; an unknown state is shown as its code."""
-    name, colour = names.get(value, (value, "secondary"))
-    return str(name), colour
+    colour)); an unknown state is shown as its code."""
+    found = in_language(names, language or current_language()).get(value)
+    return found if found is not None else (str(value), "secondary")

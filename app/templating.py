@@ -1,6 +1,7 @@
 """Every template filter, global and helper the pages share, registered once on the app."""
 
 from datetime import UTC
+from functools import cache, partial
 
 from flask import Flask, g, url_for
 from flask_babel import get_timezone
@@ -12,11 +13,12 @@ from app.drugs import labels as drug_labels
 from app.drugs.models import Drug
 from app.i18n import current_language
 from app.inventory import reasons as stock_reasons
-from app.labels import city_name, department_name
+from app.labels import city_name, department_name, in_language
 from app.patients import catalog, identity
 from app.patients import labels as patient_labels
 from app.prescribing import directions
 from app.prescribing import labels as prescription_labels
+from app.review import labels as review_labels
 from app.review import reasons as review_reasons
 
 
@@ -51,14 +53,16 @@ def duration(seconds: int | None) -> str:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
 
 
-def drug_name(drug: Drug) -> str:
-    return drug.generic_name_zh if current_language() == "zh" else drug.generic_name_en
+def drug_name(drug: Drug, language: str | None = None) -> str:
+    return drug.generic_name_zh if (language or current_language()) == "zh" else drug.generic_name_en
 
 
-def drug_title(drug) -> str:
+def drug_title(drug, language: str | None = None) -> str:
     """'Metformin 500 mg · Tablet' in the reader's language; a function, not a macro, because lists
     print it for every line. Anything with a Drug's name, strength and form columns will do."""
-    return f"{drug_name(drug)} {drug_labels.strength(drug)} · {drug_labels.DOSAGE_FORMS[drug.dosage_form]}"
+    language = language or current_language()
+    form = in_language(drug_labels.DOSAGE_FORMS, language)[drug.dosage_form]
+    return f"{drug_name(drug, language)} {drug_labels.strength(drug, language)} · {form}"
 
 
 def upload_url(upload_id: int) -> str:
@@ -73,8 +77,8 @@ def queue_counts() -> dict[str, int]:
     return counts_for(current_user) if current_user.is_authenticated else {}
 
 
-def icd10_name(code: str, fallback: str = "") -> str:
-    return catalog.icd10_name(code, current_language(), fallback)
+def icd10_name(code: str, fallback: str = "", language: str | None = None) -> str:
+    return catalog.icd10_name(code, language or current_language(), fallback)
 
 
 def allergy_class_name(code: str) -> str:
@@ -119,6 +123,23 @@ GLOBALS = (local_time, drug_title, upload_url, queue_counts, icd10_name, allergy
            allergy_severity_name, time_zone_name, masked_id_number, returned_by_pharmacist, queue_version)
 
 
+@cache
+def in_render_language(language: str) -> dict:
+    """The helpers lists call on every row, bound to the language of the render (the context processor
+    asks once): each call otherwise asked Flask-Babel for the locale again, several context lookups
+    apiece. In a template's context they shadow the globals of the same names; macros imported without
+    context use the globals, which ask for the language themselves."""
+    return {
+        "drug_name": partial(drug_name, language=language),
+        "drug_title": partial(drug_title, language=language),
+        "icd10_name": partial(icd10_name, language=language),
+        "rx_status_label": partial(prescription_labels.status, language=language),
+        "consultation_status_label": partial(consultation_labels.status, language=language),
+        "finding_severity_label": partial(review_labels.severity, language=language),
+        "lot_status_label": partial(stock_reasons.lot_status, language=language),
+    }
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(yuan, "yuan")
     app.add_template_filter(duration, "duration")
@@ -132,8 +153,8 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def helpers() -> dict:
         return {
+            **in_render_language(current_language()),
             **drug_labels.TEMPLATE_HELPERS,
-            "drug_name": drug_name,
             "sig_directions": directions.directions,
             "sig_supply": directions.supply,
             "sig_code": directions.code,

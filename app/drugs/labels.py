@@ -14,6 +14,8 @@ from app.drugs.models import (
     StrengthUnit,
     format_decimal,
 )
+from app.i18n import current_language
+from app.labels import in_language
 
 STRENGTH_UNITS = {
     StrengthUnit.MG: "mg", StrengthUnit.MICROGRAM: "µg", StrengthUnit.G: "g",
@@ -80,8 +82,9 @@ def number(value: Decimal | None) -> str:
     return format_decimal(value)
 
 
-def strength(drug) -> str:
-    return f"{number(drug.strength)} {STRENGTH_UNITS[drug.strength_unit]}"
+def strength(drug, language: str | None = None) -> str:
+    units = in_language(STRENGTH_UNITS, language or current_language())
+    return f"{number(drug.strength)} {units[drug.strength_unit]}"
 
 
 def max_dose(drug) -> str:

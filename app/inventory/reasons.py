@@ -88,9 +88,9 @@ LOT_STATUSES = {
 }
 
 
-def lot_status(status) -> tuple[str, str]:
+def lot_status(status, language: str | None = None) -> tuple[str, str]:
     """(name in the reader's language, badge colour); an unknown state is shown as its code."""
-    return badge(LOT_STATUSES, status)
+    return badge(LOT_STATUSES, status, language)
 
 
 # The ledger's movement kinds, the objects a movement refers to and a transfer's states, named once at

@@ -16,6 +16,6 @@ STATUSES = {
 }
 
 
-def status(value) -> tuple[str, str]:
+def status(value, language: str | None = None) -> tuple[str, str]:
     """(name in the reader's language, badge colour); an unknown state is shown as its code."""
-    return badge(STATUSES, value)
+    return badge(STATUSES, value, language)

@@ -7,9 +7,11 @@ CPU of the rest of the request; the detail page still loads the objects.
 """
 
 from datetime import datetime
+from decimal import Decimal
 from functools import cache
+from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, cast, literal, null, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from app.accounts.models import User
@@ -31,11 +33,6 @@ LISTED = (Prescription.id, Prescription.status, Prescription.version, Prescripti
           Prescription.valid_until, Prescription.previous_version_id, Prescription.created_at,
           Condition.icd10_code.label("condition_code"), Condition.name.label("condition_name"),
           User.display_name.label("doctor_name"))
-# A line as the list names it; the column names are the Drug attributes drug_title() reads.
-LINE = (PrescriptionItem.prescription_id, Drug.generic_name_en, Drug.generic_name_zh, Drug.strength,
-        Drug.strength_unit, Drug.dosage_form)
-EARLIER = (Prescription.id, Prescription.status, Prescription.version, Prescription.signed_at,
-           Prescription.valid_until, Prescription.previous_version_id)
 
 
 def _shown_to_patient_sql():
@@ -56,50 +53,66 @@ def _current_versions():
 
 
 def for_patient(patient, *, after: str | None = None, size: int | None = None) -> Page:
-    """A page of the patient's current prescriptions, newest first; replaced versions are in
-    `earlier_for`, the lines in `lines_for`."""
+    """A page of the patient's current prescriptions, newest first; their lines and the versions
+    they replaced are in `details_for`."""
     return paginate(_current_versions(), NEWEST_FIRST, after=after, size=size or PAGE_SIZE,
                     key=lambda p: (p.created_at, p.id), entities=False, params={"patient_id": patient.id})
 
 
-def lines_for(listed) -> dict[int, list]:
-    """Each listed prescription's lines in their order, by prescription id: one query."""
+class _Line(NamedTuple):
+    """A line as the list names it; the attribute names are the Drug columns drug_title() reads."""
+
+    generic_name_en: str
+    generic_name_zh: str
+    strength: Decimal
+    strength_unit: str
+    dosage_form: str
+
+
+class _Earlier(NamedTuple):
+    id: int
+    status: str
+    version: int
+    signed_at: datetime | None
+    previous_version_id: int | None
+
+
+def details_for(patient, listed) -> tuple[dict[int, list], dict[int, list]]:
+    """Each listed prescription's lines in their order, and the versions it replaced newest first (both
+    by its id), read in one statement: a UNION of the lines and of the chain of replaced versions
+    walked back from the listed ones, so the page can fold each prescription's history under it."""
     lines: dict[int, list] = {p.id: [] for p in listed}
-    if lines:
-        for line in db.session.execute(_lines(), {"ids": list(lines)}):
-            lines[line.prescription_id].append(line)
-    return lines
-
-
-@cache
-def _lines():
-    return (select(*LINE).join(Drug, Drug.id == PrescriptionItem.drug_id)
-            .where(PrescriptionItem.prescription_id.in_(bindparam("ids", expanding=True)))
-            .order_by(PrescriptionItem.prescription_id, PrescriptionItem.position))
-
-
-def earlier_for(patient, listed) -> dict[int, list]:
-    """The versions each listed prescription replaced (by its id), newest first: one query that walks
-    back from the listed ones only, so the page can fold each prescription's history under it."""
+    if not lines:
+        return lines, {}
     starts = [p.previous_version_id for p in listed if p.previous_version_id is not None]
     replaced = {}
-    if starts:
-        replaced = {p.id: p for p in db.session.execute(
-            _replaced_versions(), {"starts": starts, "patient_id": patient.id})}
-    chains = {}
+    # A start that matches no prescription keeps the IN list non-empty when nothing was replaced.
+    for row in db.session.execute(_details(), {"ids": list(lines), "starts": starts or [0],
+                                              "patient_id": patient.id}):
+        if row.kind == LINE_ROW:
+            lines[row.owner_id].append(_Line(row.name_en, row.name_zh, row.strength, row.strength_unit,
+                                              row.dosage_form))
+        else:
+            replaced[row.owner_id] = _Earlier(row.owner_id, row.status, row.version, row.signed_at,
+                                              row.previous_version_id)
+    earlier = {}
     for prescription in listed:
         chain_of, previous = [], prescription.previous_version_id
         while previous in replaced:
             chain_of.append(replaced[previous])
             previous = replaced[previous].previous_version_id
-        chains[prescription.id] = chain_of
-    return chains
+        earlier[prescription.id] = chain_of
+    return lines, earlier
+
+
+LINE_ROW, EARLIER_ROW = 0, 1
 
 
 @cache
-def _replaced_versions():
-    """The superseded versions reached by walking back from :starts (built once: a recursive query
-    costs more to construct than to run)."""
+def _details():
+    """Built once (a recursive query costs more to construct than to run): rows of kind LINE_ROW are
+    the lines of :ids with their drugs, rows of kind EARLIER_ROW the superseded versions reached by
+    walking back from :starts; each kind leaves the other's columns empty."""
     older = aliased(Prescription)
     patient_id = bindparam("patient_id")
     chain = (select(Prescription.id, Prescription.previous_version_id)
@@ -109,4 +122,24 @@ def _replaced_versions():
     chain = chain.union_all(
         select(older.id, older.previous_version_id).join(chain, older.id == chain.c.previous_version_id)
         .where(older.patient_id == patient_id, older.status == S.SUPERSEDED))
-    return select(*EARLIER).where(Prescription.id.in_(select(chain.c.id)))
+
+    def empty(column):
+        return cast(null(), column.type)
+
+    line_rows = (
+        select(literal(LINE_ROW).label("kind"), PrescriptionItem.prescription_id.label("owner_id"),
+               PrescriptionItem.position.label("position"), Drug.generic_name_en.label("name_en"),
+               Drug.generic_name_zh.label("name_zh"), Drug.strength, Drug.strength_unit, Drug.dosage_form,
+               empty(Prescription.status).label("status"), empty(Prescription.version).label("version"),
+               empty(Prescription.signed_at).label("signed_at"),
+               empty(Prescription.previous_version_id).label("previous_version_id"))
+        .join(Drug, Drug.id == PrescriptionItem.drug_id)
+        .where(PrescriptionItem.prescription_id.in_(bindparam("ids", expanding=True))))
+    earlier_rows = (
+        select(literal(EARLIER_ROW), Prescription.id, literal(0), empty(Drug.generic_name_en),
+               empty(Drug.generic_name_zh), empty(Drug.strength), empty(Drug.strength_unit),
+               empty(Drug.dosage_form), Prescription.status, Prescription.version, Prescription.signed_at,
+               Prescription.previous_version_id)
+        .where(Prescription.id.in_(select(chain.c.id))))
+    rows = union_all(line_rows, earlier_rows).subquery()
+    return select(rows).order_by(rows.c.kind, rows.c.owner_id, rows.c.position)

@@ -141,9 +141,9 @@ def index():
     record_read("prescription.list_viewed", patient=patient,
                 detail="prescriptions=" + (",".join(str(p.id) for p in listed.rows) or "-"))
     rows = listed.rows
-    page = render_template("prescribing/index.html", prescriptions=rows, lines=listing.lines_for(rows),
-                           earlier=listing.earlier_for(patient, rows), page=listed, after=after,
-                           today=queries.today())
+    lines, earlier = listing.details_for(patient, rows)
+    page = render_template("prescribing/index.html", prescriptions=rows, lines=lines, earlier=earlier,
+                           page=listed, after=after, today=queries.today())
     db.session.commit()
     return page
 

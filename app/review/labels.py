@@ -15,6 +15,6 @@ SEVERITIES = {
 
 
 @bp.app_template_global("finding_severity_label")
-def severity(value) -> tuple[str, str]:
+def severity(value, language: str | None = None) -> tuple[str, str]:
     """(name in the reader's language, badge colour); an unknown severity is shown as its code."""
-    return badge(SEVERITIES, value)
+    return badge(SEVERITIES, value, language)
