@@ -148,8 +148,15 @@ class Config:
 
     # Goods received must have at least this many days of shelf life left.
     INVENTORY_MIN_SHELF_DAYS = 90
-    # Stock reserved for an order and not dispensed within this many hours is released by the worker.
+    # Stock reserved for an order and not dispensed within this many hours is released by the worker,
+    # and the order cancelled with its money given back.
     RESERVATION_HOLD_HOURS = 48
+    # Medication orders: an order nobody paid within this many hours is cancelled by the worker (so
+    # is one whose prescription's last valid day has passed). Delivery fees in fen, per order; a
+    # cold-chain parcel travels in a cold box with ice packs.
+    ORDER_PAYMENT_HOURS = 24
+    ORDER_DELIVERY_FEE_FEN = 1000
+    ORDER_COLD_CHAIN_DELIVERY_FEE_FEN = 2500
 
     WORKER_POLL_SECONDS = 5
     WORKER_BATCH_SIZE = 50

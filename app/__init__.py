@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from app.consultations import bp as consultations_bp
     from app.drugs import bp as drugs_bp
     from app.main import bp as main_bp
+    from app.orders import bp as orders_bp
     from app.patients import bp as patients_bp
     from app.payments import bp as payments_bp
     from app.prescribing import bp as prescribing_bp
@@ -87,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(prescribing_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(stock_bp)
+    app.register_blueprint(orders_bp)
 
 
 def register_integrations(app: Flask) -> None:

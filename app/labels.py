@@ -126,6 +126,16 @@ def _as_text(value):
     return str(value)
 
 
+def same_city(one: str | None, other: str | None) -> bool:
+    """Whether two typed cities are the same place: "上海市", "Shanghai" and " shanghai" are; a city
+    the list does not know matches what is typed the same way (case, spaces and the 市 suffix aside)."""
+    if not one or not other:
+        return False
+    first, second = _key(one), _key(other)
+    known = _CITIES.get(first)
+    return (known is not None and known == _CITIES.get(second)) or first == second
+
+
 def badge(names: dict, value, language: str | None = None) -> tuple[str, str]:
     """(name in the reader's language, badge colour) of a state in `names` (state → (lazy name,
     colour)); an unknown state is shown as its code."""

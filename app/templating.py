@@ -14,6 +14,7 @@ from app.drugs.models import Drug
 from app.i18n import current_language
 from app.inventory import reasons as stock_reasons
 from app.labels import city_name, department_name, in_language
+from app.orders import labels as order_labels
 from app.patients import catalog, identity
 from app.patients import labels as patient_labels
 from app.prescribing import directions
@@ -137,6 +138,7 @@ def in_render_language(language: str) -> dict:
         "consultation_status_label": partial(consultation_labels.status, language=language),
         "finding_severity_label": partial(review_labels.severity, language=language),
         "lot_status_label": partial(stock_reasons.lot_status, language=language),
+        "order_status_label": partial(order_labels.status, language=language),
     }
 
 
@@ -149,6 +151,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(stock_reasons.lot_status, "lot_status_label")
     app.add_template_global(prescription_labels.status, "rx_status_label")
     app.add_template_global(consultation_labels.status, "consultation_status_label")
+    app.add_template_global(order_labels.status, "order_status_label")
 
     @app.context_processor
     def helpers() -> dict:
@@ -162,4 +165,5 @@ def init_app(app: Flask) -> None:
             "stock_reason": stock_reasons.label,
             "department_name": department_name,
             "city_name": city_name,
+            "fulfilment_names": order_labels.FULFILMENTS,
         }

@@ -8,6 +8,7 @@ from app.inventory import services as inventory
 from app.inventory import transfers
 from app.inventory.models import Store
 from app.inventory.recall import recall_lot
+from app.orders import services as orders
 from app.patients.models import Address, Allergy, AllergyKind, ConditionStatus, Severity
 from app.prescribing import services as rx
 from app.review import services as review
@@ -53,6 +54,10 @@ class World:
         rx.add_item(self.signed, self.doctor, drug_id=self.drug.id, dose="5", dose_unit="mg", frequency="QD",
                     duration_days=7)
         review.submit(rx.sign(self.signed, self.doctor, factories.PASSWORD))
+        # Two approved prescriptions: one ordered (the order's pages), one to choose a store for.
+        self.ordered, self.orderable = (self._approved(consultation) for _ in range(2))
+        db.session.flush()
+        self.order = orders.place(self.ordered, self.patient, store_id=self.store.id, fulfilment="pickup")
         self.draft = rx.start(consultation, self.doctor, condition_id=self.condition.id)
         self.line = rx.add_item(self.draft, self.doctor, drug_id=self.drug.id, dose="5", dose_unit="mg",
                                 frequency="QD", duration_days=7)
@@ -61,13 +66,24 @@ class World:
                       str(Role.PHARMACIST): self.pharmacist, str(Role.ADMIN): self.admin,
                       str(Role.COURIER): self.courier}
 
+    def _approved(self, consultation):
+        prescription = rx.start(consultation, self.doctor, condition_id=self.condition.id)
+        rx.add_item(prescription, self.doctor, drug_id=self.drug.id, dose="5", dose_unit="mg", frequency="QD",
+                    duration_days=7)
+        review.submit(rx.sign(prescription, self.doctor, factories.PASSWORD))
+        review.claim(prescription, self.pharmacist)
+        review.decide(prescription, self.pharmacist, "approved")
+        return prescription
+
     def ids(self, endpoint: str) -> dict[str, int]:
         ids = {"consultation_id": self.consultation.id, "prescription_id": self.draft.id,
                "item_id": self.line.id, "upload_id": self.condition.proof_upload_id,
                "condition_id": self.pending_condition.id, "address_id": self.address.id,
                "allergy_id": self.allergy.id, "user_id": self.bystander.id, "store_id": self.store.id,
                "lot_id": self.lot.id, "transfer_id": self.transfer.id, "recall_id": self.recall.id,
-               "drug_id": self.drug.id}
+               "drug_id": self.drug.id, "order_id": self.order.id}
+        if endpoint == "orders.choose":
+            ids["prescription_id"] = self.orderable.id
         if endpoint.startswith("review.") or endpoint in ("prescribing.extend", "prescribing.revise",
                                                           "prescribing.confirm"):
             ids["prescription_id"] = self.signed.id
@@ -101,6 +117,7 @@ class World:
             "q": "aml", "page": "1", "after": "0", "near_expiry": "90", "days": "90", "cold_chain": "1",
             "actor_id": str(self.doctor.id), "patient_id": str(self.patient.id), "action": "consultation",
             "date_from": "2024-01-01", "date_to": "2030-12-31", "valid_until": "",
+            "store_id": str(self.store.id), "fulfilment": "pickup", "address_id": "",
         }
         values.update({name: value for name, value in drug_row(code="FUZZ-AMLO-1").items()
                        if name not in ("code", "price_fen")} | {"price_yuan": "39.20"})

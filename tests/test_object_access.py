@@ -10,6 +10,7 @@ from app.audit.models import AuditEvent
 from app.consultations import services as consultations
 from app.drugs import services as drug_services
 from app.extensions import db as _db
+from app.orders.models import Order, OrderLine
 from app.patients.models import Address, Allergy, AllergyKind, Severity
 from app.prescribing import services as rx
 from tests import factories
@@ -58,6 +59,13 @@ def record_of_a(db, flow):  # noqa: F811  (the imported fixture)
     prescription = rx.start(consultation, consultation.doctor, condition_id=consultation.condition_id)
     line = rx.add_item(prescription, consultation.doctor, drug_id=drug.id, dose="5", dose_unit="mg",
                        frequency="QD", duration_days=7)
+    # An order of A's awaiting payment: the outsiders must not see, pay or cancel it.
+    store = factories.make_store()
+    order = Order(prescription_id=prescription.id, patient_id=patient.id, store_id=store.id,
+                  fulfilment="pickup", goods_fen=3920, total_fen=3920, currency="CNY",
+                  lines=[OrderLine(position=1, prescription_item_id=line.id, drug_id=drug.id, packs=1,
+                                   days_supply=7, unit_price_fen=3920)])
+    db.session.add(order)
     db.session.commit()
     return consultation, {
         "prescription_id": prescription.id,
@@ -68,6 +76,7 @@ def record_of_a(db, flow):  # noqa: F811  (the imported fixture)
         "address_id": address.id,
         "allergy_id": allergy.id,
         "user_id": patient.id,
+        "order_id": order.id,
     }
 
 

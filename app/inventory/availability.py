@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, false, func, literal, or_, select
+from sqlalchemy import and_, case, false, func, or_, select
 
 from app.database import utcnow
 from app.drugs.models import Drug
@@ -26,6 +26,7 @@ from app.extensions import db
 from app.inventory import inputs
 from app.inventory.models import EARTH_RADIUS_KM, LotStatus, StockLot, Store, StoreServiceCity
 from app.inventory.rules import TRANSFER_MIN_SHELF_DAYS, TRANSFER_TRANSIT_DAYS
+from app.labels import same_city
 
 
 class StoreDates:
@@ -135,10 +136,16 @@ def stores_that_can_fill(items, days_supply, *, delivery_city: str | None = None
             raise DomainError({"delivery": _l(
                 "%(drug)s may not be delivered; it can only be picked up in a store.",
                 drug=inputs.drug_label(barred[0]))})
-    city = str(delivery_city or "").strip().lower()
-    in_city = (exists().where(StoreServiceCity.store_id == Store.id,
-                              func.lower(StoreServiceCity.city) == city) if city else literal(False))
-    stores = db.session.execute(select(Store, in_city.label("in_city")).where(Store.is_active)).all()
+    # Cities are typed by people (a store's service area, a patient's address): "上海市" and "Shanghai"
+    # are one city, so they are compared in Python through app.labels rather than as SQL text.
+    # One statement: each active store with each city it serves (a store serves a handful).
+    covers: dict[Store, bool] = {}
+    for store, served in db.session.execute(
+            select(Store, StoreServiceCity.city)
+            .outerjoin(StoreServiceCity, StoreServiceCity.store_id == Store.id)
+            .where(Store.is_active).order_by(Store.id)):
+        covers[store] = covers.get(store, False) or same_city(served, delivery_city)
+    stores = list(covers.items())
     if not stores:
         return Availability([], [])
     dates = StoreDates([store for store, _ in stores], now)

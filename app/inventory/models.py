@@ -289,6 +289,8 @@ class StockTransfer(db.Model):
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A transfer for a patient's order: the sender picks lots in date for at least the days' supply.
+    min_shelf_days: Mapped[int | None] = mapped_column()
     picked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     picked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     shipped_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

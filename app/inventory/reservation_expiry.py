@@ -1,5 +1,6 @@
 """Worker job: give back stock that an order reserved and did not dispense within RESERVATION_HOLD_HOURS."""
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -11,6 +12,10 @@ from app.inventory import ledger
 from app.inventory.models import MovementKind, StockLot, StockMovement
 
 ORDER = "order"  # transfers hold stock too, under ("transfer", id); only orders' holds expire
+
+# Called with an order's id, in the same transaction, after the hold it had is given back: the
+# orders feature registers here (inventory knows orders only by their reference).
+hold_expired_handlers: list[Callable[[int], None]] = []
 
 
 def _last_reserved_at(reference, store_id: int):
@@ -59,5 +64,8 @@ def release_expired_reservations(limit: int, now: datetime | None = None) -> int
                         reason="reservation_expired", reference=reference,
                         note=f"not dispensed within {hours} hours")
         released += 1
+        db.session.flush()
+        for handler in hold_expired_handlers:
+            handler(order_id)
     db.session.flush()
     return released

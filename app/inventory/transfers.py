@@ -65,7 +65,8 @@ def _note(value, field: str = "note") -> str:
 
 
 def request_transfer(from_store, to_store, drug, packs, user, *, note: str = "",
-                     within_free_stock: bool = False, now: datetime | None = None) -> StockTransfer:
+                     within_free_stock: bool = False, min_shelf_days: int | None = None,
+                     now: datetime | None = None) -> StockTransfer:
     """Ask `from_store` to send `packs` packs of `drug` to `to_store`. Nothing moves yet.
 
     The binding check is the pick's, under lock: stock may arrive at or leave the sender before then, so a
@@ -98,7 +99,9 @@ def request_transfer(from_store, to_store, drug, packs, user, *, note: str = "",
                                                             packs)})
     transfer = StockTransfer(from_store=sender, to_store=receiver, drug=drug, packs_requested=packs,
                              status=TransferStatus.REQUESTED, note=note, requested_by_id=_user_id(user),
-                             requested_at=now or utcnow())
+                             requested_at=now or utcnow(),
+                             min_shelf_days=inputs.days(min_shelf_days, "min_shelf_days") if min_shelf_days
+                             else None)
     db.session.add(transfer)
     db.session.flush()
     return transfer
@@ -131,14 +134,15 @@ def _locked_transfer(transfer, verb: TransferStatus) -> StockTransfer:
 def pick(transfer, user, *, min_shelf_days: int | None = None, now: datetime | None = None) -> StockTransfer:
     """Choose the sender's lots first-expiry-first-out (among those in date for at least
     TRANSFER_MIN_SHELF_DAYS more days, or `min_shelf_days` when more: a transfer for a patient's
-    prescription needs lots lasting the supply) and reserve them for the transfer, so they cannot be
-    sold twice."""
+    prescription needs lots lasting the supply; by default what the request asked for) and reserve them
+    for the transfer, so they cannot be sold twice."""
     transfer = _locked_transfer(transfer, TransferStatus.PICKED)
     sender, drug = transfer.from_store, transfer.drug
     if not sender.is_active:
         raise DomainError({"from_store": _l("%(store)s is inactive; it cannot send stock.",
                                             store=sender.code)})
-    shelf_days = max(TRANSFER_MIN_SHELF_DAYS, inputs.days(min_shelf_days or 0, "min_shelf_days"))
+    asked = min_shelf_days if min_shelf_days is not None else transfer.min_shelf_days
+    shelf_days = max(TRANSFER_MIN_SHELF_DAYS, inputs.days(asked or 0, "min_shelf_days"))
     in_date_until = sender.today(now) + timedelta(days=shelf_days)
     lots = ledger.lock_lots(StockLot.store_id == sender.id, StockLot.drug_id == drug.id,
                             StockLot.status == LotStatus.AVAILABLE, StockLot.expiry_date >= in_date_until,

@@ -41,7 +41,7 @@ from app.payments.states import MACHINE
 log = logging.getLogger(__name__)
 
 # Offline test cards the payment page offers while STRIPE_TEST_CARDS is on (development, tests).
-TEST_CARDS = {"pm_card_visa": "Visa 4242", "pm_card_chargeCustomerFail": "Declined card 0341"}
+TEST_CARDS = {"pm_card_visa": "Visa 4242", "pm_card_chargeCustomerFail": _l("Declined card 0341")}
 WALLETS = frozenset({"alipay", "wechat_pay"})
 
 

@@ -85,7 +85,10 @@ def render_detail(prescription: Prescription, code: int = 200, **forms):
                        and consultation_open,
                        can_cancel=prescription.status in CANCELLABLE and context["newer"] is None)
     else:
-        context.update(confirm_form=ConfirmLongForm())
+        from app.orders.queries import holding_order  # orders build on prescriptions, not the reverse
+
+        context.update(confirm_form=ConfirmLongForm(),
+                       order=holding_order(prescription.id) if prescription.status == S.APPROVED else None)
     return render_template("prescribing/detail.html", **context), code
 
 

@@ -155,8 +155,7 @@ def decide(prescription_id: int):
     if not perform(decide_now, form=form, refused=_refusal(prescription)):
         return render_review(prescription, 400, form)
     if prescription.status == S.APPROVED:
-        # Say only what happens now: ordering from a store is not offered yet.
-        flash(_("Approved. The patient's prescription page now shows it as approved and valid until "
+        flash(_("Approved. The patient can now order the medicines, for pickup or delivery, until "
                 "%(date)s.", date=prescription.valid_until.isoformat()), "success")
     else:
         flash(_("Returned to the doctor with your reasons."), "success")

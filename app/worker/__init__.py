@@ -31,6 +31,7 @@ def jobs() -> list[Job]:
     from app.consultations.services import expire_due as expire_consultations
     from app.inventory.services import expire_lots, release_expired_reservations
     from app.notifications.services import send_due_sms
+    from app.orders.services import cancel_unpaid as cancel_unpaid_orders
     from app.payments.operations import perform_due as perform_payment_operations
     from app.payments.operations import reconcile_when_due as reconcile_payments
     from app.review.services import sweep_abandoned_claims
@@ -39,12 +40,14 @@ def jobs() -> list[Job]:
         Job("send-sms", send_due_sms, manages_transactions=True),
         Job("expire-verification-codes", expire_codes),
         Job("expire-consultations", expire_consultations),
-        # After expiry, so the releases it records are performed in the same sweep.
+        Job("cancel-unpaid-orders", cancel_unpaid_orders),
+        # An order whose hold expired is cancelled and its money released in the same transaction.
+        Job("release-expired-reservations", release_expired_reservations),
+        # After the jobs above, so the releases they record are performed in the same sweep.
         Job("perform-payment-operations", perform_payment_operations, manages_transactions=True),
         Job("reconcile-payments", reconcile_payments, manages_transactions=True),
         Job("release-abandoned-review-claims", sweep_abandoned_claims),
         Job("expire-stock-lots", expire_lots),
-        Job("release-expired-reservations", release_expired_reservations),
     ]
 
 

@@ -80,3 +80,16 @@ def test_department_names(app, typed, language, shown):
 def test_every_listed_name_is_unique_in_both_languages():
     for names in (DEPARTMENTS, CITIES):
         assert len({n.en.casefold() for n in names}) == len({n.zh for n in names}) == len(names)
+
+
+@pytest.mark.parametrize(("one", "other", "same"), [
+    ("上海市", "Shanghai", True), (" shanghai ", "上海", True), ("Xi'an", "西安市", True),
+    ("Shanghai", "Beijing", False), ("上海", "北京市", False),
+    ("Kashgar", " kashgar", True), ("Kashgar", "Kashi", False),
+    ("Shanghai", "", False), (None, "上海", False),
+])
+def test_delivery_areas_match_a_city_however_it_was_typed(one, other, same):
+    from app.labels import same_city
+
+    assert same_city(one, other) is same
+    assert same_city(other, one) is same

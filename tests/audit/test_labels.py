@@ -12,6 +12,7 @@ from app import create_app
 from app.audit.labels import ACTIONS, OBJECTS
 from app.audit.services import record
 from app.extensions import db as _db
+from app.orders.states import OrderStatus
 from app.patients.models import ConditionStatus
 from app.payments.models import OperationKind, PaymentStatus
 from app.review.models import Decision
@@ -30,6 +31,7 @@ FORMED = {
     "payment.{}_requested": [str(kind) for kind in OperationKind],
     "payment.{}_done": [str(kind) for kind in OperationKind],
     "prescription.{}": [str(decision) for decision in Decision],
+    "order.{}": [str(OrderStatus.CANCELLED), str(OrderStatus.REFUNDED)],  # how an order is closed
 }
 
 

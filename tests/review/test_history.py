@@ -80,28 +80,21 @@ def test_an_unrelated_decided_prescription_stays_hidden_from_other_pharmacists(d
     assert as_user(wang).get(f"/reviews/{prescription.id}").status_code == 200
 
 
-def test_the_approval_says_what_happens_next_without_promising_ordering(db, sign, pharmacists, visit,
-                                                                        as_user):
+def test_the_approval_says_the_patient_can_now_order(db, sign, pharmacists, visit, as_user):
     wang = pharmacists[0]
     prescription = sign(AMLODIPINE)
     browser = as_user(wang)
     browser.post(f"/reviews/{prescription.id}/claim")
     response = browser.post(f"/reviews/{prescription.id}/decide", data={"decision": "approved"},
                             follow_redirects=True)
-    page = text(response)
     until = prescription.valid_until.isoformat()
-    assert ("Approved. The patient's prescription page now shows it as approved and valid until "
-            f"{until}.") in page
-    assert "choose a store" not in page and "pay for the medicines" not in page
+    assert (f"Approved. The patient can now order the medicines, for pickup or delivery, until {until}."
+            in text(response))
 
     mine = text(as_user(visit.patient).get(f"/prescriptions/{prescription.id}"))
-    assert (f"Approved by the pharmacist. It is valid until {until}. Ordering the medicines from a store "
-            "will be offered on this page.") in mine
-    assert "pay for it" not in mine and "choose a store" not in mine
-    visit.patient.locale = "zh"
-    db.session.commit()
-    mine = text(as_user(visit.patient).get(f"/prescriptions/{prescription.id}"))
-    assert f"药师已审核通过，有效期至{until}。" in mine
+    assert (f"Approved by the pharmacist. It is valid until {until}: order the medicines before then, for "
+            "pickup in a store or delivery.") in mine
+    assert "Get your medicines" in mine
 
 
 def test_the_patient_sees_each_prescription_once_with_earlier_versions_folded(db, sign, pharmacists, visit,

@@ -1,0 +1,226 @@
+"""Order pages for patients: choose a store, pay, follow the order, cancel it before dispensing."""
+
+from datetime import timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
+
+from app.accounts.models import Role
+from app.audit.services import record
+from app.consultations.actors import PHONE_UNVERIFIED_PAYMENT
+from app.consultations.forms import PayForm
+from app.consultations.pages import phone_verified
+from app.errors import DomainError
+from app.extensions import db
+from app.inventory.rules import TRANSFER_TRANSIT_DAYS
+from app.orders import bp, queries
+from app.orders import services as orders
+from app.orders.forms import CancelForm, PlaceForm
+from app.orders.models import PAYABLE, Fulfilment, Order
+from app.orders.states import PATIENT_CANCELLABLE
+from app.orders.states import OrderStatus as S
+from app.patients.queries import active_addresses
+from app.payments import operations as payment_operations
+from app.payments import services as payments
+from app.payments.models import PaymentStatus
+from app.policy import patient_data, roles_required
+from app.prescribing.models import Prescription, PrescriptionItem
+from app.security import allow_in_csp
+from app.transaction import perform
+
+
+def _own_prescription(prescription_id: int) -> Prescription:
+    prescription = db.session.scalar(
+        select(Prescription).where(Prescription.id == prescription_id)
+        .options(selectinload(Prescription.items).joinedload(PrescriptionItem.drug)))
+    if prescription is None or prescription.patient_id != current_user.id:
+        abort(404)
+    return prescription
+
+
+def load(order_id: int) -> Order:
+    """The signed-in patient's own order; 404 for anyone else's."""
+    order = db.session.get(Order, order_id)
+    if order is None or order.patient_id != current_user.id:
+        abort(404)
+    return order
+
+
+def _priced(order: Order) -> list[tuple]:
+    return [(line.drug, line.packs, line.unit_price_fen) for line in order.lines]
+
+
+def _viewed(order: Order, action: str = "order.viewed") -> None:
+    record(action, obj=order, patient=order.patient_id)
+
+
+def _to_detail(order: Order):
+    return redirect(url_for("orders.detail", order_id=order.id), code=303)
+
+
+@bp.route("/")
+@roles_required(Role.PATIENT)
+@patient_data
+def index():
+    patient = current_user._get_current_object()
+    listed = queries.for_patient(patient)
+    record("order.list_viewed", patient=patient,
+           detail="orders=" + (",".join(str(o.id) for o in listed) or "-"))
+    page = render_template("orders/index.html", orders=listed)
+    db.session.commit()
+    return page
+
+
+@bp.route("/new/<int:prescription_id>", methods=["GET", "POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def choose(prescription_id: int):
+    """The stores that can fill the prescription, for pickup or delivery; POST places the order."""
+    patient = current_user._get_current_object()
+    prescription = _own_prescription(prescription_id)
+    form = PlaceForm()
+    if request.method == "POST":
+        placed = []
+
+        def place():
+            placed.append(orders.place(prescription, patient, store_id=_integer(form.store_id.data),
+                                       fulfilment=form.fulfilment.data or "",
+                                       address_id=_integer(form.address_id.data)))
+
+        refused = lambda _error: record("order.place_refused", obj=prescription, patient=patient)  # noqa: E731
+        if form.validate_on_submit() and perform(place, form=form, refused=refused):
+            return redirect(url_for("orders.pay", order_id=placed[0].id), code=303)
+        if not form.errors:
+            return redirect(request.full_path, code=303)
+    existing = queries.holding_order(prescription.id)
+    if existing is not None:
+        record("prescription.viewed", obj=prescription, patient=patient)
+        db.session.commit()
+        flash(_("This prescription has already been ordered."), "info")
+        return _to_detail(existing)
+    how = request.args.get("how", Fulfilment.PICKUP)
+    addresses = active_addresses(patient)
+    address = next((a for a in addresses if str(a.id) == request.args.get("address", "")),
+                   addresses[0] if addresses else None)
+    barred = orders.never_delivered(prescription)
+    problem, options = None, None
+    try:
+        orders.check_orderable(prescription)
+        if how == Fulfilment.DELIVERY and not barred and address is not None:
+            options = orders.store_options(prescription, patient, address=address)
+        elif how != Fulfilment.DELIVERY:
+            options = orders.store_options(prescription, patient)
+    except DomainError as error:
+        problem = str(error)
+    record("order.stores_viewed", obj=prescription, patient=patient, detail=f"{how}")
+    priced = [(item.drug, item.quantity_packs, item.drug.price_fen) for item in prescription.items]
+    later = options.after_transfer if options else []
+    page = render_template(
+        "orders/choose.html", prescription=prescription, form=form, how=how, addresses=addresses,
+        address=address, barred=barred, options=options, problem=problem, priced=priced,
+        goods=sum(packs * unit for _, packs, unit in priced), fee=orders.delivery_fee(prescription),
+        ready_on={o.store.id: o.store.today() + timedelta(days=TRANSFER_TRANSIT_DAYS) for o in later})
+    db.session.commit()
+    return page
+
+
+def _integer(value) -> int | None:
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+
+
+@bp.route("/<int:order_id>")
+@roles_required(Role.PATIENT)
+@patient_data
+def detail(order_id: int):
+    order = load(order_id)
+    _viewed(order)
+    page = render_template("orders/detail.html", order=order, payment=queries.current_payment(order),
+                           cancellable=order.status in PATIENT_CANCELLABLE, priced=_priced(order))
+    db.session.commit()
+    return page
+
+
+@bp.route("/<int:order_id>/pay", methods=["GET", "POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+@phone_verified(PHONE_UNVERIFIED_PAYMENT)
+def pay(order_id: int):
+    order = load(order_id)
+    test_cards = current_app.config["STRIPE_TEST_CARDS"]
+    if order.status != S.AWAITING_PAYMENT:
+        _viewed(order)
+        db.session.commit()
+        flash(_("This order has already been paid.") if order.paid_at else
+              _("This order can no longer be paid."), "info")
+        return _to_detail(order)
+    live = payments.live_payment(PAYABLE, order.id)
+    if live is not None and live.stripe_payment_intent_id and live.status == PaymentStatus.PENDING:
+        _viewed(order)
+        db.session.commit()
+        if not test_cards:  # back on the page before finishing: show the same Payment Element
+            return _payment_element(order, payments.resume(live))
+        if request.method == "GET":
+            return _to_detail(order)
+    form = PayForm()
+    form.test_card.choices = ([SelectChoice(card, label) for card, label in payments.TEST_CARDS.items()]
+                              if test_cards else [])
+    if form.validate_on_submit():
+        started = []
+
+        def start():
+            started.append(payments.start(
+                lambda: orders.start_payment(order, method_type=form.method_type.data),
+                test_card=form.test_card.data))
+            _viewed(order, "order.payment_started")
+
+        if perform(start, form=form, refused=lambda _error: _viewed(order, "order.payment_refused")):
+            if not test_cards:
+                return _payment_element(order, started[0])
+            flash(_("Thank you. We are confirming your payment with the bank."), "info")
+            return _to_detail(order)
+    _viewed(order)
+    page = render_template("orders/pay.html", order=order, form=form, test_cards=test_cards,
+                           payment=queries.current_payment(order), priced=_priced(order))
+    db.session.commit()
+    return page
+
+
+def _payment_element(order: Order, intent):
+    """Stripe's Payment Element: the only kind of page whose policy lets js.stripe.com in."""
+    allow_in_csp("script-src", "https://js.stripe.com")
+    allow_in_csp("frame-src", "https://js.stripe.com", "https://hooks.stripe.com")
+    allow_in_csp("connect-src", "https://api.stripe.com")
+    return render_template(
+        "orders/pay_element.html", order=order, client_secret=intent.client_secret,
+        publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
+        return_url=url_for("orders.detail", order_id=order.id, _external=True))
+
+
+@bp.route("/<int:order_id>/cancel", methods=["GET", "POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def cancel(order_id: int):
+    """GET asks "are you sure?" on a page of its own, so it needs no script; POST cancels."""
+    order = load(order_id)
+    form = CancelForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        _viewed(order)
+        db.session.commit()
+        if order.status not in PATIENT_CANCELLABLE:
+            flash(_("This order can no longer be cancelled: the store has started dispensing it."), "info")
+            return _to_detail(order)
+        return render_template("orders/cancel.html", order=order, form=form,
+                               payment=queries.current_payment(order), priced=_priced(order))
+    patient = current_user._get_current_object()
+    if perform(lambda: orders.cancel_by_patient(order, patient), form=form,
+               refused=lambda _error: _viewed(order, "order.cancel_refused")):
+        settled = payment_operations.perform_for_payable(PAYABLE, order.id)
+        flash(_("The order is cancelled. Nothing is charged; money already taken is refunded.") if settled
+              else _("The order is cancelled. The money is being released; this can take a few minutes."),
+              "success")
+    return _to_detail(order)
