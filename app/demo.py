@@ -115,6 +115,9 @@ def seed_demo_stock(stores: dict[str, Store], admin: User) -> None:
             drug = db.session.scalar(select(Drug).where(Drug.code == drug_code))
             if drug is None or (drug.is_cold_chain and not store.is_cold_chain_capable):
                 continue
+            # An invented product code, so the demo's packs can be scanned at dispensing: a pack's
+            # traceability code is this and 13 more digits.
+            drug.traceability_prefix = drug.traceability_prefix or f"69{drug.id:05d}"
             for months, share in ((7, 1), (16, 2)):  # an older, smaller lot and a newer one: FEFO shows
                 inventory.receive(store, drug, f"{code}-{number:02d}{months:02d}",
                                   today + timedelta(days=30 * months), max(packs * share // 3, 1),

@@ -25,7 +25,8 @@ from app.inventory.models import (  # noqa: F401
     StoreServiceCity,
 )
 from app.notifications.models import OutboundSms  # noqa: F401
-from app.orders.models import Order, OrderLine  # noqa: F401
+from app.orders.models import Dispense, DispensedPack, Order, OrderLine  # noqa: F401
+from app.outbox.models import OutboxEvent  # noqa: F401
 from app.patients.models import Address, Allergy, Condition, Consent, PatientProfile, Upload  # noqa: F401
 from app.payments.models import Payment, Refund, StripeEvent  # noqa: F401
 from app.prescribing.models import Prescription, PrescriptionItem  # noqa: F401

@@ -21,11 +21,7 @@ from app.extensions import db
 from app.patients.models import Allergy, AllergyKind, Condition, ConditionStatus
 from app.prescribing.models import Prescription, PrescriptionItem
 from app.prescribing.services import local_date
-from app.prescribing.states import PrescriptionStatus
-
-# Signed, but not reaching the patient: replaced by a newer version, sent back by a pharmacist, or
-# withdrawn by the doctor.
-NOT_TAKEN = (PrescriptionStatus.SUPERSEDED, PrescriptionStatus.RETURNED, PrescriptionStatus.CANCELLED)
+from app.prescribing.states import NOT_TAKEN
 
 
 def facts_from_drug(drug: Drug) -> DrugFacts:
@@ -132,16 +128,40 @@ def active_from_prescriptions(patient_id: int, today: date, exclude: set[int]) -
     return active
 
 
+def active_from_dispensing(patient_id: int, today: date) -> tuple[list[ActiveMedication], set[int]]:
+    """Drugs handed to the patient whose days' supply, counted from the dispensing day, has not run out
+    today; and the prescriptions those dispenses filled (their dispensing dates replace the signing
+    dates, so one supply is not counted twice)."""
+    # Imported here: orders import prescribing, which imports the checks (a cycle at module level).
+    from app.orders.models import Dispense, Order, OrderLine
+
+    rows = db.session.execute(
+        select(Dispense.id, Dispense.dispensed_at, Order.prescription_id, OrderLine.days_supply, Drug)
+        .join(Order, Order.id == Dispense.order_id).join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Drug, Drug.id == OrderLine.drug_id).options(selectinload(Drug.ingredients))
+        .where(Dispense.patient_id == patient_id)
+        .order_by(Dispense.dispensed_at, Dispense.id, OrderLine.position)).all()
+    active, filled = [], set()
+    for dispense_id, dispensed_at, prescription_id, days_supply, drug in rows:
+        filled.add(prescription_id)
+        last_day = local_date(dispensed_at) + timedelta(days=days_supply - 1)
+        if last_day >= today:
+            active.append(ActiveMedication(drug=facts_from_drug(drug), source=MedicationSource.DISPENSING,
+                                           reference=f"dispense {dispense_id}", last_day=last_day))
+    return active, filled
+
+
 def build_context(patient, *, today: date | None = None, exclude: Prescription | None = None,
                   extra_active=()) -> PatientContext:
     """The patient as the checks see them: allergies, conditions, age, sex and active medication.
 
-    Active medication is read from signed prescriptions for now (dispensing records do not exist
-    yet); when dispensing lands, pass its still-running supplies as `extra_active` (source
-    "dispensing") and they are checked the same way. `exclude` is the prescription being checked:
-    neither it nor the versions it replaces count as something the patient is already taking.
+    Active medication is what was dispensed and is still running, and the drugs of signed
+    prescriptions not yet dispensed, counted from signing; `extra_active` adds more (source
+    "dispensing" from elsewhere). `exclude` is the prescription being checked: neither it nor the
+    versions it replaces count as something the patient is already taking.
     """
     today = today or local_date(utcnow())
+    dispensed, filled = active_from_dispensing(patient.id, today)
     profile = getattr(patient, "patient_profile", None)
     conditions = db.session.scalars(
         select(Condition.icd10_code).where(Condition.patient_id == patient.id,
@@ -151,7 +171,8 @@ def build_context(patient, *, today: date | None = None, exclude: Prescription |
         allergies=_allergies(patient.id), condition_codes=tuple(dict.fromkeys(conditions)),
         age=_age(profile.date_of_birth, today) if profile else None,
         sex=str(profile.sex) if profile else None,
-        active_medications=(*active_from_prescriptions(patient.id, today, _version_chain(exclude)),
+        active_medications=(*dispensed, *active_from_prescriptions(patient.id, today,
+                                                                    _version_chain(exclude) | filled),
                             *extra_active))
 
 

@@ -95,6 +95,9 @@ _INJECTED_SQL = ", ".join(f"'{route}'" for route in sorted(INJECTED_ROUTES))
 class Drug(db.Model):
     __tablename__ = "drugs"
     __table_args__ = (
+        # One drug per product code. An index, not a constraint: SQLite adds it without rebuilding
+        # the table that stock, orders and dispensing rows point at.
+        sa.Index("uq_drugs_traceability_prefix", "traceability_prefix", unique=True),
         sa.CheckConstraint("price_fen > 0", name="price_positive"),
         sa.CheckConstraint("strength > 0", name="strength_positive"),
         sa.CheckConstraint("pack_size > 0", name="pack_size_positive"),
@@ -133,6 +136,9 @@ class Drug(db.Model):
         enum_column(ControlledClass, "controlled_class"), default=ControlledClass.NONE)
     is_online_prescribable: Mapped[bool] = mapped_column(default=True)
     is_deliverable: Mapped[bool] = mapped_column(default=True)
+    # The product identification code (药品标识码) that opens every 20-digit traceability code printed on
+    # this pack; a code scanned at dispensing must start with it. Unknown until the supplier gives it.
+    traceability_prefix: Mapped[str | None] = mapped_column(sa.String(10))
     is_antimicrobial: Mapped[bool] = mapped_column(default=False)
     max_daily_dose: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 4))
     max_daily_dose_unit: Mapped[DoseUnit | None] = mapped_column(enum_column(DoseUnit, "dose_unit"))

@@ -2,7 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SubmitField
+from wtforms import HiddenField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
 
 
 class PlaceForm(FlaskForm):
@@ -15,3 +16,18 @@ class PlaceForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     submit = SubmitField(_l("Yes, cancel the order"))
+
+
+class DispenseForm(FlaskForm):
+    # The lots, codes and checks are read per line by the view: their number follows the order's lines.
+    submit = SubmitField(_l("Dispense"))
+
+
+class HandOverForm(FlaskForm):
+    code = StringField(_l("Pickup code"), validators=[DataRequired(_l("Type the 6-digit pickup code.")),
+                                                       Length(max=12)])
+    submit = SubmitField(_l("Hand over"))
+
+
+class NewCodeForm(FlaskForm):
+    submit = SubmitField(_l("Get a new pickup code"))

@@ -97,3 +97,47 @@ class OrderLine(db.Model):
     @property
     def total_fen(self) -> int:
         return self.packs * self.unit_price_fen
+
+
+class Dispense(db.Model):
+    """An order's medicines handed out of the store's stock: which lots went to which patient (what a
+    recall reads), who checked them, and each pack's traceability code."""
+
+    __tablename__ = "dispenses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), unique=True)
+    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id"))
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    pharmacist_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    dispensed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The pharmacist's "four checks, ten matches", each ticked; kept as the codes of the list.
+    checklist: Mapped[str] = mapped_column(sa.String(300))
+
+    order = relationship("Order")
+    pharmacist = relationship("User", foreign_keys=[pharmacist_id])
+    packs: Mapped[list["DispensedPack"]] = relationship(back_populates="dispense",
+                                                        order_by="DispensedPack.id")
+
+
+class DispensedPack(db.Model):
+    """One pack handed out: its order line, lot and traceability code. A code is dispensed once
+    chain-wide; a returned pack frees its code only when it goes back to stock through quarantine."""
+
+    __tablename__ = "dispensed_packs"
+    __table_args__ = (
+        sa.Index("uq_dispensed_packs_code_live", "traceability_code", unique=True,
+                 sqlite_where=sa.text("freed_at IS NULL"), postgresql_where=sa.text("freed_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispense_id: Mapped[int] = mapped_column(sa.ForeignKey("dispenses.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_lines.id"))
+    drug_id: Mapped[int] = mapped_column(sa.ForeignKey("drugs.id"))
+    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("stock_lots.id"), index=True)
+    traceability_code: Mapped[str] = mapped_column(sa.String(20))
+    freed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    dispense: Mapped[Dispense] = relationship(back_populates="packs")
+    lot = relationship("StockLot")
+    drug = relationship("Drug")

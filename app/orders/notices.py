@@ -26,6 +26,10 @@ def paid(order: Order) -> None:
     _send(order, "order_paid", pickup=order.fulfilment == "pickup")
 
 
+def ready_for_pickup(order: Order) -> None:
+    _send(order, "order_ready", code=order.handover_code)
+
+
 def cancelled(order: Order, why) -> None:
     _send(order, "order_cancelled", why=why)
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
@@ -17,9 +18,9 @@ from app.consultations.pages import phone_verified
 from app.errors import DomainError
 from app.extensions import db
 from app.inventory.rules import TRANSFER_TRANSIT_DAYS
-from app.orders import bp, queries
+from app.orders import bp, dispensing, queries
 from app.orders import services as orders
-from app.orders.forms import CancelForm, PlaceForm
+from app.orders.forms import CancelForm, NewCodeForm, PlaceForm
 from app.orders.models import PAYABLE, Fulfilment, Order
 from app.orders.states import PATIENT_CANCELLABLE
 from app.orders.states import OrderStatus as S
@@ -52,6 +53,13 @@ def load(order_id: int) -> Order:
 
 def _priced(order: Order) -> list[tuple]:
     return [(line.drug, line.packs, line.unit_price_fen) for line in order.lines]
+
+
+def pickup_qr(code: str) -> Markup:
+    """The pickup code as an inline SVG QR code the counter's scanner reads off the patient's phone."""
+    import segno  # only this page draws QR codes
+
+    return Markup(segno.make(code, error="m").svg_inline(scale=5, title=None))  # noqa: S704  (our SVG)
 
 
 def _viewed(order: Order, action: str = "order.viewed") -> None:
@@ -139,8 +147,11 @@ def _integer(value) -> int | None:
 def detail(order_id: int):
     order = load(order_id)
     _viewed(order)
+    ready = order.status == S.READY_FOR_PICKUP and order.handover_code
     page = render_template("orders/detail.html", order=order, payment=queries.current_payment(order),
-                           cancellable=order.status in PATIENT_CANCELLABLE, priced=_priced(order))
+                           cancellable=order.status in PATIENT_CANCELLABLE, priced=_priced(order),
+                           code_qr=pickup_qr(order.handover_code) if ready else None,
+                           new_code_form=NewCodeForm())
     db.session.commit()
     return page
 
@@ -223,4 +234,20 @@ def cancel(order_id: int):
         flash(_("The order is cancelled. Nothing is charged; money already taken is refunded.") if settled
               else _("The order is cancelled. The money is being released; this can take a few minutes."),
               "success")
+    return _to_detail(order)
+
+
+@bp.route("/<int:order_id>/new-code", methods=["POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def new_code(order_id: int):
+    order = load(order_id)
+    patient = current_user._get_current_object()
+    if NewCodeForm().validate_on_submit():
+        perform(lambda: dispensing.new_handover_code(order, patient),
+                success=_("Here is a new pickup code; the old one no longer works."),
+                refused=lambda _error: _viewed(order, "order.code_refused"))
+    else:
+        _viewed(order, "order.code_refused")
+        db.session.commit()
     return _to_detail(order)

@@ -30,6 +30,10 @@ TRANSITIONS: dict[PrescriptionStatus, frozenset[PrescriptionStatus]] = {
 
 # Signed versions a doctor may revise into a new draft. An approved one is final: a change after
 # approval is a new prescription, reviewed from the start.
+# Signed, but not reaching the patient: replaced by a newer version, sent back by a pharmacist, or
+# withdrawn by the doctor. (Here, not in the checks: the review page reads it too, and importing the
+# checks from there closed an import cycle through the prescribing package.)
+NOT_TAKEN = (S.SUPERSEDED, S.RETURNED, S.CANCELLED)
 REVISABLE = frozenset({S.SIGNED, S.AWAITING_REVIEW, S.RETURNED})
 CANCELLABLE = frozenset({S.DRAFT, S.RETURNED})
 

@@ -6,13 +6,13 @@ from functools import cache
 
 from sqlalchemy import bindparam, select
 
-from app.checks.adapters import NOT_TAKEN
 from app.database import utcnow
 from app.drugs.models import Drug
 from app.extensions import db
 from app.patients.models import Allergy
 from app.prescribing.models import Prescription, PrescriptionItem
 from app.prescribing.services import local_date
+from app.prescribing.states import NOT_TAKEN
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,7 @@ def test_an_unpaid_order_ends_with_its_prescriptions_last_valid_day(db, shop, ap
     assert orders.cancel_unpaid(50, now=last_day_noon + timedelta(hours=12)) == 1  # the next day, 00:00
 
 
-def test_a_store_that_needs_a_transfer_asks_for_lots_lasting_the_supply(db, shop, approve, ordering):  # noqa: F811
+def test_a_store_that_needs_a_transfer_asks_for_lots_lasting_the_supply(db, shop, approve, ordering):
     from app.inventory.models import StockTransfer
     from tests import factories
 
@@ -164,7 +164,7 @@ def test_a_store_that_needs_a_transfer_asks_for_lots_lasting_the_supply(db, shop
     [option] = [o for o in orders.store_options(prescription, prescription.patient).after_transfer
                 if o.store.code == "EMPTY"]
     assert [t.from_store.code for t in option.transfers] == ["SH1"]
-    order, payment = ordering.paid(prescription, empty)
+    order, _payment = ordering.paid(prescription, empty)
     order = _db.session.get(Order, order.id)
     assert order.status == OrderStatus.PAID and order.ready_after is not None
     [transfer] = _db.session.scalars(select(StockTransfer).where(StockTransfer.to_store_id == empty.id))

@@ -1,0 +1,130 @@
+"""Store pages for pharmacists: the store's orders, dispensing with lot and code scans, the label, and
+handing an order over against the patient's pickup code."""
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.accounts.models import Role
+from app.audit.services import record
+from app.errors import DomainError
+from app.extensions import db
+from app.orders import bp, dispensing
+from app.orders.forms import DispenseForm, HandOverForm
+from app.orders.label_pdf import label_pdf
+from app.orders.models import PAYABLE, Dispense, Order, OrderLine
+from app.orders.states import OrderStatus as S
+from app.patients.queries import active_allergies
+from app.payments import operations as payment_operations
+from app.policy import patient_data, roles_required
+from app.transaction import perform
+
+# The store's work: what to dispense and what waits at the counter, oldest first.
+AT_THE_STORE = (S.PAID, S.DISPENSING, S.READY_FOR_PICKUP)
+SHOWN = 50
+
+
+def _store_order(order_id: int) -> Order:
+    """An order of the signed-in pharmacist's own store; 404 for any other store's."""
+    order = db.session.scalar(select(Order).where(Order.id == order_id).options(
+        joinedload(Order.patient), selectinload(Order.lines).joinedload(OrderLine.drug)))
+    if order is None or not dispensing.works_here(order, current_user):
+        abort(404)
+    return order
+
+
+@bp.route("/store")
+@roles_required(Role.PHARMACIST)
+@patient_data
+def store_orders():
+    store_id = current_user.pharmacist_profile.home_store_id if current_user.pharmacist_profile else None
+    shown = db.session.scalars(
+        select(Order).where(Order.store_id == store_id, Order.status.in_(AT_THE_STORE))
+        .options(joinedload(Order.patient), selectinload(Order.lines).joinedload(OrderLine.drug))
+        .order_by(Order.placed_at, Order.id).limit(SHOWN)).all()
+    record("order.store_list_viewed", detail="orders=" + (",".join(str(o.id) for o in shown) or "-"))
+    page = render_template("orders/store.html", orders=shown)
+    db.session.commit()
+    return page
+
+
+@bp.route("/<int:order_id>/dispense", methods=["GET", "POST"])
+@roles_required(Role.PHARMACIST)
+@patient_data
+def dispense(order_id: int):
+    order = _store_order(order_id)
+    form = DispenseForm()
+    if request.method == "POST" and form.validate_on_submit():
+        pharmacist = current_user._get_current_object()
+        scans = {line.id: (request.form.get(f"lot_{line.id}", ""), request.form.get(f"codes_{line.id}", ""))
+                 for line in order.lines}
+        errors = {}
+
+        def refused(error: DomainError):
+            errors.update(error.reasons)
+            record("order.dispense_refused", obj=order, patient=order.patient_id)
+
+        def act():
+            dispensing.dispense(order, pharmacist, scans, request.form.getlist("checklist"))
+
+        if perform(act, refused=refused):
+            flash(_("Dispensed. Print the label for the bag.") if order.status == S.READY_FOR_PICKUP
+                  else _("Dispensed. Print the label; the order now waits for the courier."), "success")
+            return redirect(url_for("orders.dispense", order_id=order.id), code=303)
+        page = render_template("orders/dispense.html", **_context(order, form, errors))
+        db.session.commit()
+        return page, 400
+    record("order.dispensing_viewed", obj=order, patient=order.patient_id)
+    page = render_template("orders/dispense.html", **_context(order, form, {}))
+    db.session.commit()
+    return page
+
+
+def _context(order: Order, form, errors: dict) -> dict:
+    return dict(order=order, form=form, held=dispensing.held(order), checklist=dispensing.CHECKLIST,
+                allergies=active_allergies(order.patient), hand_over_form=HandOverForm(), errors=errors,
+                typed=request.form, dispensed=db.session.scalar(select(Dispense).where(
+                    Dispense.order_id == order.id).options(selectinload(Dispense.packs))))
+
+
+@bp.route("/<int:order_id>/label.pdf")
+@roles_required(Role.PHARMACIST)
+@patient_data
+def label(order_id: int):
+    order = _store_order(order_id)
+    dispensed = db.session.scalar(select(Dispense).where(Dispense.order_id == order.id))
+    if dispensed is None:
+        abort(404)
+    record("order.label_printed", obj=order, patient=order.patient_id)
+    body = label_pdf(order, dispensed)
+    db.session.commit()
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="order-{order.id}-label.pdf"'})
+
+
+@bp.route("/<int:order_id>/hand-over", methods=["POST"])
+@roles_required(Role.PHARMACIST)
+@patient_data
+def hand_over(order_id: int):
+    order = _store_order(order_id)
+    form = HandOverForm()
+    pharmacist = current_user._get_current_object()
+    outcome = []
+    if form.validate_on_submit():
+        def act():
+            outcome.append(dispensing.hand_over(order, pharmacist, form.code.data))
+
+        if perform(act, form=form, refused=lambda _e: record("order.handover_refused", obj=order,
+                                                             patient=order.patient_id)):
+            if outcome[0]:
+                payment_operations.perform_for_payable(PAYABLE, order.id)
+                flash(_("Handed over. The order is complete."), "success")
+            else:
+                flash(_("That is not this order's pickup code."), "danger")
+    else:
+        record("order.handover_refused", obj=order, patient=order.patient_id)
+        db.session.commit()
+        flash(_("Type the 6-digit pickup code the patient shows."), "danger")
+    return redirect(url_for("orders.dispense", order_id=order.id), code=303)
