@@ -65,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.audit import bp as audit_bp
     from app.consultations import bp as consultations_bp
+    from app.delivery import bp as delivery_bp
     from app.drugs import bp as drugs_bp
     from app.main import bp as main_bp
     from app.orders import bp as orders_bp
@@ -89,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp)
     app.register_blueprint(stock_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(delivery_bp)
 
 
 def register_integrations(app: Flask) -> None:

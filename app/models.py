@@ -13,6 +13,7 @@ from app.consultations.models import (  # noqa: F401
     ConsultationAttachment,
     ConsultationMessage,
 )
+from app.delivery.models import Delivery, DeliveryEvent  # noqa: F401
 from app.drugs.models import Drug, DrugIngredient  # noqa: F401
 from app.inventory.models import (  # noqa: F401
     LotRecall,

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from app.accounts.models import Role
 from app.consultations import labels as consultation_labels
+from app.delivery import labels as delivery_labels
 from app.drugs import labels as drug_labels
 from app.drugs.models import Drug
 from app.i18n import current_language
@@ -166,4 +167,6 @@ def init_app(app: Flask) -> None:
             "department_name": department_name,
             "city_name": city_name,
             "fulfilment_names": order_labels.FULFILMENTS,
+            "delivery_status_names": delivery_labels.STATUSES,
+            "delivery_step_names": delivery_labels.STEPS,
         }

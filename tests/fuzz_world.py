@@ -4,6 +4,7 @@ id of, owned by the users signed in, and a good value for every input a view rea
 from datetime import date, timedelta
 
 from app.accounts.models import Role
+from app.delivery.models import Delivery
 from app.inventory import services as inventory
 from app.inventory import transfers
 from app.inventory.models import Store
@@ -58,6 +59,10 @@ class World:
         self.ordered, self.orderable = (self._approved(consultation) for _ in range(2))
         db.session.flush()
         self.order = orders.place(self.ordered, self.patient, store_id=self.store.id, fulfilment="pickup")
+        # A parcel assigned to the courier (its order's own state does not matter to the pages' ids).
+        self.delivery = Delivery(order_id=self.order.id, store_id=self.store.id, courier_id=self.courier.id,
+                                 packed_by_id=self.pharmacist.id)
+        db.session.add(self.delivery)
         self.draft = rx.start(consultation, self.doctor, condition_id=self.condition.id)
         self.line = rx.add_item(self.draft, self.doctor, drug_id=self.drug.id, dose="5", dose_unit="mg",
                                 frequency="QD", duration_days=7)
@@ -81,7 +86,7 @@ class World:
                "condition_id": self.pending_condition.id, "address_id": self.address.id,
                "allergy_id": self.allergy.id, "user_id": self.bystander.id, "store_id": self.store.id,
                "lot_id": self.lot.id, "transfer_id": self.transfer.id, "recall_id": self.recall.id,
-               "drug_id": self.drug.id, "order_id": self.order.id}
+               "drug_id": self.drug.id, "order_id": self.order.id, "delivery_id": self.delivery.id}
         if endpoint == "orders.choose":
             ids["prescription_id"] = self.orderable.id
         if endpoint.startswith("review.") or endpoint in ("prescribing.extend", "prescribing.revise",
@@ -117,7 +122,9 @@ class World:
             "q": "aml", "page": "1", "after": "0", "near_expiry": "90", "days": "90", "cold_chain": "1",
             "actor_id": str(self.doctor.id), "patient_id": str(self.patient.id), "action": "consultation",
             "date_from": "2024-01-01", "date_to": "2030-12-31", "valid_until": "",
-            "store_id": str(self.store.id), "fulfilment": "pickup", "address_id": "",
+            "store_id": str(self.store.id), "fulfilment": "pickup", "address_id": "", "step": "in_transit",
+            "temperature": "5.0", "courier_id": str(self.courier.id), "ice_packs": "2",
+            "packing_temperature": "5.0", "relationship": "son",
         }
         values.update({name: value for name, value in drug_row(code="FUZZ-AMLO-1").items()
                        if name not in ("code", "price_fen")} | {"price_yuan": "39.20"})

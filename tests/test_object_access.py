@@ -8,6 +8,7 @@ from app import create_app
 from app.accounts.models import Role
 from app.audit.models import AuditEvent
 from app.consultations import services as consultations
+from app.delivery.models import Delivery
 from app.drugs import services as drug_services
 from app.extensions import db as _db
 from app.orders.models import Order, OrderLine
@@ -66,6 +67,11 @@ def record_of_a(db, flow):  # noqa: F811  (the imported fixture)
                   lines=[OrderLine(position=1, prescription_item_id=line.id, drug_id=drug.id, packs=1,
                                    days_supply=7, unit_price_fen=3920)])
     db.session.add(order)
+    db.session.flush()
+    courier = factories.make_user(Role.COURIER)
+    delivery = Delivery(order_id=order.id, store_id=store.id, courier_id=courier.id,
+                        packed_by_id=factories.make_user(Role.PHARMACIST).id)
+    db.session.add(delivery)
     db.session.commit()
     return consultation, {
         "prescription_id": prescription.id,
@@ -77,6 +83,7 @@ def record_of_a(db, flow):  # noqa: F811  (the imported fixture)
         "allergy_id": allergy.id,
         "user_id": patient.id,
         "order_id": order.id,
+        "delivery_id": delivery.id,
     }
 
 
@@ -115,11 +122,12 @@ def test_other_patients_and_unrelated_doctors_are_refused(db, record_of_a, as_us
     rows_before = _changes()
     status_before = consultation.status
     for outsider in (factories.make_patient(), factories.make_user(Role.DOCTOR),
-                     factories.make_user(Role.PHARMACIST)):
+                     factories.make_user(Role.PHARMACIST), factories.make_user(Role.COURIER)):
         response = as_user(outsider).open(path, method=method, data={
             "reason": "x", "body": "x", "rating": "5", "note": "x", "decision": "verify"})
         assert response.status_code in (403, 404), f"{outsider.role} {method} {path} → {response.status_code}"
     db.session.expire_all()
     assert db.session.get(type(consultation), consultation.id).status == status_before
     # The outsiders' accounts were created above; nothing else may have been written.
-    assert _changes() == rows_before + 3 + 2 + 1  # three users, two profiles, the pharmacist's store
+    # Four users, three profiles (doctor, pharmacist, courier), the pharmacist's store.
+    assert _changes() == rows_before + 4 + 3 + 1

@@ -30,6 +30,10 @@ def ready_for_pickup(order: Order) -> None:
     _send(order, "order_ready", code=order.handover_code)
 
 
+def out_for_delivery(order: Order) -> None:
+    _send(order, "order_out_for_delivery", code=order.handover_code)
+
+
 def cancelled(order: Order, why) -> None:
     _send(order, "order_cancelled", why=why)
 

@@ -9,6 +9,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import Role
 from app.audit.services import record
+from app.delivery import services as deliveries
+from app.delivery.forms import PackForm
 from app.errors import DomainError
 from app.extensions import db
 from app.orders import bp, dispensing
@@ -82,11 +84,43 @@ def dispense(order_id: int):
     return page
 
 
-def _context(order: Order, form, errors: dict) -> dict:
+def _pack_form(order: Order) -> PackForm:
+    form = PackForm()
+    form.courier_id.choices = [(c.id, c.display_name) for c in deliveries.store_couriers(order.store_id)]
+    return form
+
+
+def _context(order: Order, form, errors: dict, pack_form: PackForm | None = None) -> dict:
     return dict(order=order, form=form, held=dispensing.held(order), checklist=dispensing.CHECKLIST,
+                pack_form=pack_form or _pack_form(order),
                 allergies=active_allergies(order.patient), hand_over_form=HandOverForm(), errors=errors,
                 typed=request.form, dispensed=db.session.scalar(select(Dispense).where(
                     Dispense.order_id == order.id).options(selectinload(Dispense.packs))))
+
+
+@bp.route("/<int:order_id>/pack", methods=["POST"])
+@roles_required(Role.PHARMACIST)
+@patient_data
+def pack(order_id: int):
+    """The dispensed order packed (cold box, ice packs, temperature) and handed to a courier."""
+    order = _store_order(order_id)
+    form = _pack_form(order)
+    pharmacist = current_user._get_current_object()
+
+    def act():
+        deliveries.pack(order, pharmacist, courier_id=form.courier_id.data, cold_box=form.cold_box.data,
+                        ice_packs=form.ice_packs.data or "0",
+                        packing_temperature=form.packing_temperature.data, carrier=form.carrier.data,
+                        tracking_number=form.tracking_number.data)
+
+    if form.validate_on_submit() and perform(
+            act, form=form, success=_("Packed. The courier can pick it up."),
+            refused=lambda _e: record("delivery.pack_refused", obj=order, patient=order.patient_id)):
+        return redirect(url_for("orders.dispense", order_id=order.id), code=303)
+    record("order.dispensing_viewed", obj=order, patient=order.patient_id)
+    page = render_template("orders/dispense.html", **_context(order, DispenseForm(), {}, form))
+    db.session.commit()
+    return page, 400
 
 
 @bp.route("/<int:order_id>/label.pdf")

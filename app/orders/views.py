@@ -15,6 +15,7 @@ from app.audit.services import record
 from app.consultations.actors import PHONE_UNVERIFIED_PAYMENT
 from app.consultations.forms import PayForm
 from app.consultations.pages import phone_verified
+from app.delivery import services as deliveries
 from app.errors import DomainError
 from app.extensions import db
 from app.inventory.rules import TRANSFER_TRANSIT_DAYS
@@ -249,5 +250,20 @@ def new_code(order_id: int):
                 refused=lambda _error: _viewed(order, "order.code_refused"))
     else:
         _viewed(order, "order.code_refused")
+        db.session.commit()
+    return _to_detail(order)
+
+
+@bp.route("/<int:order_id>/received", methods=["POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def confirm_receipt(order_id: int):
+    order = load(order_id)
+    patient = current_user._get_current_object()
+    if NewCodeForm().validate_on_submit():
+        perform(lambda: deliveries.confirm_receipt(order, patient), success=_("Thank you for confirming."),
+                refused=lambda _error: _viewed(order, "order.receipt_refused"))
+    else:
+        _viewed(order, "order.receipt_refused")
         db.session.commit()
     return _to_detail(order)

@@ -213,11 +213,13 @@ def test_an_admin_reaches_every_page_through_the_menus(desk, live_server):
     expect(nav.locator('.dropdown-item[aria-current="page"]')).to_have_text("Recalls")
 
 
-def test_a_couriers_menu_item_says_where_it_goes(desk, live_server):
+def test_a_couriers_menu_items_say_where_they_go(desk, live_server):
     page = desk("courier")
     page.goto(live_server + "/accounts/profile", wait_until="load")
     nav = page.get_by_role("navigation", name="Main menu")
-    expect(nav.get_by_role("link", name="Deliveries")).to_have_count(0)  # there is no delivery page
+    nav.get_by_role("link", name="My deliveries").click()
+    page.wait_for_url(live_server + "/deliveries/")
+    expect(nav.get_by_role("link", name="My deliveries")).to_have_attribute("aria-current", "page")
     nav.get_by_role("link", name="Home").click()
     page.wait_for_url(live_server + "/")
     expect(nav.get_by_role("link", name="Home")).to_have_attribute("aria-current", "page")
