@@ -67,8 +67,11 @@ def book():
     patient = current_user._get_current_object()
     department = request.args.get("department", "").strip()
     form = BookForm()
-    if request.method == "GET":  # "book again" from the patient's home names the condition
+    if request.method == "GET":  # "book again" (home) and "refill" (an order) name what they can
         form.condition_id.data = numbers.id_or_none(request.args.get("condition_id", ""))
+        form.doctor_id.data = numbers.id_or_none(request.args.get("doctor_id", ""))
+        if request.args.get("refill"):
+            form.reason.data = _("Follow-up for a refill: my supply is running out.")
     if form.validate_on_submit():
         booked = []
         files = [f for f in form.attachments.data or [] if f and f.filename]

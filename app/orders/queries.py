@@ -1,12 +1,15 @@
 """What the order pages read: a patient's orders, an order's payment."""
 
+from datetime import date, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
 from app.orders.models import PAYABLE, Order, OrderLine
-from app.orders.states import HOLDING_STATUSES
+from app.orders.states import HOLDING_STATUSES, OrderStatus
 from app.payments.models import Payment
+from app.prescribing.services import local_date
 
 # A patient has a handful of orders a month; the newest fifty cover years of monthly refills.
 SHOWN = 50
@@ -31,3 +34,23 @@ def current_payment(order: Order) -> Payment | None:
     return db.session.scalar(select(Payment).where(Payment.payable_type == PAYABLE,
                                                    Payment.payable_id == order.id)
                              .order_by(Payment.id.desc()).limit(1))
+
+
+# A new supply needs a new prescription: the order page offers a follow-up for a refill once this many
+# days of the dispensed supply or fewer remain (counting today).
+REFILL_DAYS = 7
+
+
+def supply_end(order: Order) -> date | None:
+    """The last day the dispensed supply lasts (the longest line), or None before dispensing."""
+    if order.dispensed_at is None or not order.lines:
+        return None
+    return local_date(order.dispensed_at) + timedelta(days=max(line.days_supply for line in order.lines) - 1)
+
+
+def refill_due(order: Order, today: date) -> date | None:
+    """The supply's last day when a refill should be asked for now, else None."""
+    end = supply_end(order)
+    if end is None or order.status != OrderStatus.COMPLETED:
+        return None
+    return end if (end - today).days + 1 <= REFILL_DAYS else None

@@ -15,6 +15,7 @@ from app.audit.services import record
 from app.consultations.actors import PHONE_UNVERIFIED_PAYMENT
 from app.consultations.forms import PayForm
 from app.consultations.pages import phone_verified
+from app.database import utcnow
 from app.delivery import services as deliveries
 from app.errors import DomainError
 from app.extensions import db
@@ -31,6 +32,7 @@ from app.payments import services as payments
 from app.payments.models import PaymentStatus
 from app.policy import patient_data, roles_required
 from app.prescribing.models import Prescription, PrescriptionItem
+from app.prescribing.services import local_date
 from app.security import allow_in_csp
 from app.transaction import perform
 
@@ -152,7 +154,8 @@ def detail(order_id: int):
     page = render_template("orders/detail.html", order=order, payment=queries.current_payment(order),
                            cancellable=order.status in PATIENT_CANCELLABLE, priced=_priced(order),
                            code_qr=pickup_qr(order.handover_code) if ready else None,
-                           new_code_form=NewCodeForm())
+                           new_code_form=NewCodeForm(),
+                           refill_by=queries.refill_due(order, local_date(utcnow())))
     db.session.commit()
     return page
 

@@ -2,6 +2,7 @@
 ledger, the dispense record and the outbox; then the handover against the patient's pickup code."""
 
 import json
+import re
 from datetime import timedelta
 from io import BytesIO
 
@@ -240,3 +241,27 @@ def test_a_supply_dispensed_ten_days_ago_is_still_being_taken(db, shop, approve,
     assert taking(today) == [("AMLODIPINE-5MG-TAB", MedicationSource.DISPENSING, last_day)]
     assert taking(last_day) == [("AMLODIPINE-5MG-TAB", MedicationSource.DISPENSING, last_day)]
     assert taking(last_day + timedelta(days=1)) == []
+
+
+@pytest.mark.parametrize(("days_left", "offered"), [(6, True), (7, True), (8, False)])
+def test_a_refill_is_offered_when_seven_days_of_the_supply_remain(db, client, login_as, shop, approve,
+                                                                   ordering, coded, days_left, offered):
+    from app.orders.queries import refill_due, supply_end
+    from app.prescribing.services import local_date
+
+    order, _payment = _paid(shop, approve, ordering)
+    dispensing.dispense(order, shop.pharmacist, _scan(order), EVERY_CHECK)
+    dispensing.hand_over(order, shop.pharmacist, order.handover_code)
+    _db.session.commit()
+    end = supply_end(order)
+    assert end == local_date(order.dispensed_at) + timedelta(days=27)  # 28 days, counting the first
+    today = end - timedelta(days=days_left - 1)
+    assert (refill_due(order, today) == end) is offered
+    if days_left == 7:
+        login_as(order.patient)
+        page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+        assert 'id="request-refill"' not in page  # dispensed today: 28 days remain
+        booking = client.get(f"/consultations/new?condition_id={order.prescription.condition_id}"
+                             f"&doctor_id={order.prescription.doctor_id}&refill=1").get_data(as_text=True)
+        assert "Follow-up for a refill" in booking
+        assert re.search(rf'value="{order.prescription.doctor_id}"\s+checked', booking)
