@@ -33,8 +33,8 @@ from app.i18n import current_language
 from app.patients import catalog
 from app.payments import services as payments
 from app.payments.models import PaymentStatus
+from app.payments.pages import payment_element as payment_page
 from app.policy import patient_data, roles_required
-from app.security import allow_in_csp
 from app.transaction import perform
 
 S = ConsultationStatus
@@ -151,14 +151,11 @@ def pay(consultation_id: int):
 
 
 def payment_element(consultation, intent):
-    """Stripe's Payment Element: the only page whose policy lets js.stripe.com in."""
-    allow_in_csp("script-src", "https://js.stripe.com")
-    allow_in_csp("frame-src", "https://js.stripe.com", "https://hooks.stripe.com")
-    allow_in_csp("connect-src", "https://api.stripe.com")
-    return render_template(
-        "consultations/pay_element.html", consultation=consultation, client_secret=intent.client_secret,
-        publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
-        return_url=url_for("consultations.detail", consultation_id=consultation.id, _external=True))
+    return payment_page(intent, heading=_("Pay the consultation fee"), amount_label=_("Consultation fee"),
+                        amount_fen=consultation.fee_fen, back_label=_("Back to the consultation"),
+                        back_url=url_for("consultations.detail", consultation_id=consultation.id),
+                        return_url=url_for("consultations.detail", consultation_id=consultation.id,
+                                           _external=True))
 
 
 @bp.route("/<int:consultation_id>/cancel", methods=["GET", "POST"])
