@@ -289,8 +289,10 @@ class StockTransfer(db.Model):
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # A transfer for a patient's order: the sender picks lots in date for at least the days' supply.
+    # A transfer for a patient's order: the sender picks lots in date for at least the days' supply,
+    # and cancelling the order cancels it. (Inventory knows orders only by id, as the ledger does.)
     min_shelf_days: Mapped[int | None] = mapped_column()
+    order_id: Mapped[int | None] = mapped_column(index=True)
     picked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     picked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     shipped_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

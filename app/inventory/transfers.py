@@ -66,7 +66,7 @@ def _note(value, field: str = "note") -> str:
 
 def request_transfer(from_store, to_store, drug, packs, user, *, note: str = "",
                      within_free_stock: bool = False, min_shelf_days: int | None = None,
-                     now: datetime | None = None) -> StockTransfer:
+                     order_id: int | None = None, now: datetime | None = None) -> StockTransfer:
     """Ask `from_store` to send `packs` packs of `drug` to `to_store`. Nothing moves yet.
 
     The binding check is the pick's, under lock: stock may arrive at or leave the sender before then, so a
@@ -101,7 +101,7 @@ def request_transfer(from_store, to_store, drug, packs, user, *, note: str = "",
                              status=TransferStatus.REQUESTED, note=note, requested_by_id=_user_id(user),
                              requested_at=now or utcnow(),
                              min_shelf_days=inputs.days(min_shelf_days, "min_shelf_days") if min_shelf_days
-                             else None)
+                             else None, order_id=order_id)
     db.session.add(transfer)
     db.session.flush()
     return transfer

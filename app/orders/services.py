@@ -22,7 +22,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.inventory import availability, reservations, transfers
 from app.inventory.inputs import drug_label
-from app.inventory.models import Store
+from app.inventory.models import StockTransfer, Store, TransferStatus
 from app.inventory.reservation_expiry import hold_expired_handlers
 from app.inventory.rules import TRANSFER_TRANSIT_DAYS
 from app.orders import notices
@@ -201,7 +201,7 @@ def _request_transfers(order: Order, items: dict, days: int) -> None:
         return
     for needed in option.transfers:
         transfers.request_transfer(needed.from_store, order.store, needed.drug, needed.packs, None,
-                                   note=f"order {order.id}", min_shelf_days=days)
+                                   note=f"order {order.id}", min_shelf_days=days, order_id=order.id)
 
 
 def _on_paid(payment: Payment) -> None:
@@ -245,6 +245,7 @@ def _close(order: Order, status: S, user, reason: str, payment: Payment | None =
         with suppress(DomainError):
             reservations.release(order.store, (PAYABLE, order.id), user, reason="cancelled",
                                  patient=order.patient_id)
+    _cancel_transfers(order, user)
     MACHINE.move(order, status)
     order.closed_at = utcnow()
     order.closed_by_id = getattr(user, "id", None)
@@ -252,6 +253,16 @@ def _close(order: Order, status: S, user, reason: str, payment: Payment | None =
     payments.release(payment or payments.live_payment(PAYABLE, order.id), reason)
     db.session.flush()
     record(f"order.{status}", obj=order, patient=order.patient_id, actor=user, detail=reason)
+
+
+def _cancel_transfers(order: Order, user) -> None:
+    """Stock asked from other stores for this order stays where it is; one already shipped arrives
+    and is simply stock of the receiving store."""
+    pending = db.session.scalars(select(StockTransfer).where(
+        StockTransfer.order_id == order.id,
+        StockTransfer.status.in_((TransferStatus.REQUESTED, TransferStatus.PICKED)))).all()
+    for transfer in pending:
+        transfers.cancel_transfer(transfer, user, note=f"order {order.id} cancelled")
 
 
 def cancel_by_patient(order: Order, patient) -> None:

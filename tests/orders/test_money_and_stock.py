@@ -171,3 +171,8 @@ def test_a_store_that_needs_a_transfer_asks_for_lots_lasting_the_supply(db, shop
     assert (transfer.from_store_id, transfer.packs_requested) == (shop.store.id, PACKS)
     assert transfer.min_shelf_days == prescription.items[0].days_supply == 28  # a pack of 28, once a day
     assert _held(order) == 0  # nothing to hold at the empty store until the packs arrive
+    # The patient cancels: the stock stays where it was.
+    orders.cancel_by_patient(order, prescription.patient)
+    _db.session.commit()
+    _db.session.refresh(transfer)
+    assert (transfer.order_id, transfer.status) == (order.id, "cancelled")
