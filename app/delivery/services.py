@@ -25,14 +25,13 @@ from app.extensions import db
 from app.inventory.inputs import temperature
 from app.inventory.rules import within_cold_chain
 from app.orders import notices
+from app.orders.dispensing import HANDOVER_ATTEMPTS, issue_handover_code
 from app.orders.models import PAYABLE, Fulfilment, Order
 from app.orders.services import locked
 from app.orders.states import MACHINE as ORDERS
 from app.orders.states import OrderStatus as S
 from app.payments import services as payments
 
-# Wrong delivery codes before the code stops working (the patient's order page issues a new one).
-CODE_ATTEMPTS = 5
 NOT_THEIRS = _l("This delivery is assigned to another courier.")
 
 
@@ -78,7 +77,7 @@ def pack(order: Order, pharmacist, *, courier_id, cold_box: bool = False, ice_pa
                         is_cold_chain=cold, cold_box=bool(cold_box), ice_packs=packs,
                         packing_temperature_c=reading, packed_by_id=pharmacist.id)
     db.session.add(delivery)
-    order.handover_code, order.code_attempts = f"{secrets.randbelow(1_000_000):06d}", 0
+    issue_handover_code(order)
     db.session.flush()
     record("delivery.packed", obj=delivery, patient=order.patient_id, actor=pharmacist,
            detail=f"order={order.id}; courier={courier_id}; cold={cold}; t={reading}")
@@ -176,7 +175,7 @@ def delivered(delivery: Delivery, courier, *, code: str = "", recipient: str = "
     typed = re.sub(r"\s", "", code or "")
     recipient, relationship = (recipient or "").strip()[:120], (relationship or "").strip()[:60]
     if typed:
-        if order.code_attempts >= CODE_ATTEMPTS:
+        if order.code_attempts >= HANDOVER_ATTEMPTS:
             raise DomainError({"code": _l("Too many wrong codes: this code no longer works. Ask the "
                                           "patient for a new one from their order page.")})
         if not secrets.compare_digest(typed.encode(), (order.handover_code or "").encode()):

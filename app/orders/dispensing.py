@@ -45,7 +45,7 @@ CHECKLIST = (
     ("counselling", _l("Counselling given")),
 )
 TRACEABILITY_CODE = re.compile(r"[0-9]{20}")
-# Wrong pickup codes before the code stops working; the patient's order page issues a new one.
+# Wrong pickup or delivery codes before the code stops working; the patient's order page issues a new one.
 HANDOVER_ATTEMPTS = 5
 NOT_YOURS = _l("This order belongs to another store.")
 
@@ -185,7 +185,7 @@ def dispense(order: Order, pharmacist, scans: dict, checklist, now: datetime | N
     order.dispensed_at = record_.dispensed_at
     if order.fulfilment == Fulfilment.PICKUP:
         MACHINE.move(order, S.READY_FOR_PICKUP)
-        order.handover_code, order.code_attempts = _new_code(), 0
+        issue_handover_code(order)
     db.session.flush()
     record("order.dispensed", obj=order, patient=order.patient_id, actor=pharmacist,
            detail="; ".join(f"{p.drug_id}:{p.lot_id}:{p.traceability_code}" for p in record_.packs)[:500])
@@ -206,8 +206,9 @@ def _event(order: Order, dispensed: Dispense) -> dict:
     }
 
 
-def _new_code() -> str:
-    return f"{secrets.randbelow(1_000_000):06d}"
+def issue_handover_code(order: Order) -> None:
+    """A new 6-digit code for the counter or the courier's door; the wrong attempts start again."""
+    order.handover_code, order.code_attempts = f"{secrets.randbelow(1_000_000):06d}", 0
 
 
 def new_handover_code(order: Order, patient) -> None:
@@ -215,7 +216,7 @@ def new_handover_code(order: Order, patient) -> None:
     order = locked(order)
     if order.patient_id != patient.id or order.status != S.READY_FOR_PICKUP:
         raise DomainError(_l("This order is not waiting for pickup."))
-    order.handover_code, order.code_attempts = _new_code(), 0
+    issue_handover_code(order)
     record("order.code_renewed", obj=order, patient=order.patient_id)
 
 
