@@ -1,5 +1,5 @@
 """Demo data (all invented): three stores with stock, one account per role, a verified condition; the
-drug catalogue."""
+drug catalogue; the demo patient's orders in each state (app/demo_orders.py)."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -11,6 +11,7 @@ from werkzeug.datastructures import FileStorage
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.database import utcnow
+from app.demo_orders import seed_demo_orders
 from app.drugs.models import Drug
 from app.drugs.services import load_shipped_catalogue
 from app.extensions import db
@@ -91,6 +92,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
     db.session.flush()
     seed_demo_condition()
     seed_demo_stock(stores, next(u for u in db.session.scalars(select(User).where(User.role == Role.ADMIN))))
+    seed_demo_orders(DEMO_PASSWORD, demo_proof_pdf(b"type 2 diabetes mellitus, E11.9"))
     return logins
 
 
@@ -125,9 +127,9 @@ def seed_demo_stock(stores: dict[str, Store], admin: User) -> None:
                                   Decimal("5.0") if drug.is_cold_chain else None)
 
 
-def demo_proof_pdf() -> bytes:
+def demo_proof_pdf(diagnosis: bytes = b"essential hypertension, I10") -> bytes:
     """A one-page PDF standing in for an outpatient record (invented text, valid PDF syntax)."""
-    text = b"BT /F1 14 Tf 72 720 Td (Demo outpatient record: essential hypertension, I10) Tj ET"
+    text = b"BT /F1 14 Tf 72 720 Td (Demo outpatient record: " + diagnosis + b") Tj ET"
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

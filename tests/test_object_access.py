@@ -27,7 +27,8 @@ from tests.patients.conftest import PNG
 
 # Catalogue rows and stock are not anyone's record, and recalls are admins' only: role checks guard
 # them (test_routes_access), and tests/stock checks a pharmacist stays in their own store.
-NOT_PATIENT_DATA = {"drug_id", "filename", "store_id", "lot_id", "transfer_id", "recall_id", "step"}
+NOT_PATIENT_DATA = {"drug_id", "filename", "store_id", "lot_id", "transfer_id", "recall_id", "step",
+                    "section"}
 
 
 def routes_with_ids() -> list[tuple[str, str, str]]:

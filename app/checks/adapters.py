@@ -1,16 +1,15 @@
 """From the database (or a catalogue row) to the engine's plain inputs, and a prescription's check."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from app.checks import engine
+from app.checks import engine, taking
 from app.checks.engine import (
     ActiveMedication,
     DrugFacts,
     Line,
-    MedicationSource,
     PatientAllergy,
     PatientContext,
 )
@@ -21,7 +20,6 @@ from app.extensions import db
 from app.patients.models import Allergy, AllergyKind, Condition, ConditionStatus
 from app.prescribing.models import Prescription, PrescriptionItem
 from app.prescribing.services import local_date
-from app.prescribing.states import NOT_TAKEN
 
 
 def facts_from_drug(drug: Drug) -> DrugFacts:
@@ -95,73 +93,25 @@ def _allergies(patient_id: int) -> tuple[PatientAllergy, ...]:
     return tuple(allergies)
 
 
-def _version_chain(prescription: Prescription | None) -> set[int]:
-    ids = set()
-    while prescription is not None:
-        if prescription.id is not None:
-            ids.add(prescription.id)
-        prescription = prescription.previous_version
-    return ids
-
-
-def active_from_prescriptions(patient_id: int, today: date, exclude: set[int]) -> list[ActiveMedication]:
-    """Drugs of the patient's other signed prescriptions (not superseded, returned or cancelled) whose
-    days' supply, counted from the signing day, has not run out today."""
-    prescriptions = db.session.scalars(
-        select(Prescription).options(selectinload(Prescription.items).selectinload(PrescriptionItem.drug)
-                                     .selectinload(Drug.ingredients))
-        .where(Prescription.patient_id == patient_id, Prescription.signed_at.is_not(None),
-               Prescription.status.not_in(NOT_TAKEN))
-        .order_by(Prescription.signed_at, Prescription.id)).all()
-    active = []
-    for prescription in prescriptions:
-        if prescription.id in exclude:
-            continue
-        start = local_date(prescription.signed_at)
-        for item in sorted(prescription.items, key=lambda i: i.position):
-            last_day = start + timedelta(days=item.days_supply - 1)
-            if last_day >= today:
-                active.append(ActiveMedication(
-                    drug=facts_from_drug(item.drug), source=MedicationSource.PRESCRIPTION,
-                    reference=f"prescription {prescription.id} v{prescription.version} line {item.position}",
-                    last_day=last_day))
-    return active
-
-
-def active_from_dispensing(patient_id: int, today: date) -> tuple[list[ActiveMedication], set[int]]:
-    """Drugs handed to the patient whose days' supply, counted from the dispensing day, has not run out
-    today; and the prescriptions those dispenses filled (their dispensing dates replace the signing
-    dates, so one supply is not counted twice)."""
-    # Imported here: orders import prescribing, which imports the checks (a cycle at module level).
-    from app.orders.models import Dispense, Order, OrderLine
-
-    rows = db.session.execute(
-        select(Dispense.id, Dispense.dispensed_at, Order.prescription_id, OrderLine.days_supply, Drug)
-        .join(Order, Order.id == Dispense.order_id).join(OrderLine, OrderLine.order_id == Order.id)
-        .join(Drug, Drug.id == OrderLine.drug_id).options(selectinload(Drug.ingredients))
-        .where(Dispense.patient_id == patient_id)
-        .order_by(Dispense.dispensed_at, Dispense.id, OrderLine.position)).all()
-    active, filled = [], set()
-    for dispense_id, dispensed_at, prescription_id, days_supply, drug in rows:
-        filled.add(prescription_id)
-        last_day = local_date(dispensed_at) + timedelta(days=days_supply - 1)
-        if last_day >= today:
-            active.append(ActiveMedication(drug=facts_from_drug(drug), source=MedicationSource.DISPENSING,
-                                           reference=f"dispense {dispense_id}", last_day=last_day))
-    return active, filled
+def active_medications(patient_id: int, today: date, exclude: set[int]) -> list[ActiveMedication]:
+    """What the patient is taking today (app.checks.taking, the reading the pages list too), as the
+    engine's input: every running supply, dispensings first."""
+    return [ActiveMedication(drug=facts_from_drug(supply.drug), source=supply.source,
+                             reference=supply.reference, last_day=supply.last_day)
+            for supply in taking.running_supplies(patient_id, today, exclude, with_ingredients=True)]
 
 
 def build_context(patient, *, today: date | None = None, exclude: Prescription | None = None,
                   extra_active=()) -> PatientContext:
     """The patient as the checks see them: allergies, conditions, age, sex and active medication.
 
-    Active medication is what was dispensed and is still running, and the drugs of signed
-    prescriptions not yet dispensed, counted from signing; `extra_active` adds more (source
-    "dispensing" from elsewhere). `exclude` is the prescription being checked: neither it nor the
-    versions it replaces count as something the patient is already taking.
+    Active medication is what was dispensed and is still running (packs that came back do not
+    count), and the drugs of signed prescriptions not yet dispensed, counted from signing;
+    `extra_active` adds more (source "dispensing" from elsewhere). `exclude` is the prescription
+    being checked: neither it nor the versions it replaces count as something the patient is already
+    taking.
     """
     today = today or local_date(utcnow())
-    dispensed, filled = active_from_dispensing(patient.id, today)
     profile = getattr(patient, "patient_profile", None)
     conditions = db.session.scalars(
         select(Condition.icd10_code).where(Condition.patient_id == patient.id,
@@ -171,8 +121,7 @@ def build_context(patient, *, today: date | None = None, exclude: Prescription |
         allergies=_allergies(patient.id), condition_codes=tuple(dict.fromkeys(conditions)),
         age=_age(profile.date_of_birth, today) if profile else None,
         sex=str(profile.sex) if profile else None,
-        active_medications=(*dispensed, *active_from_prescriptions(patient.id, today,
-                                                                    _version_chain(exclude) | filled),
+        active_medications=(*active_medications(patient.id, today, taking.version_chain(exclude)),
                             *extra_active))
 
 

@@ -14,6 +14,7 @@ from app.pagination import Page, Sort, paginate
 from app.patients.models import Allergy, Condition, ConditionStatus, PatientProfile, Upload
 from app.payments.models import LIVE_STATUSES, Payment
 from app.prescribing.queries import history as prescription_history
+from app.prescribing.queries import today as prescribing_today
 
 S = ConsultationStatus
 PAGE_SIZE = 20
@@ -123,6 +124,7 @@ class PatientRecord:
     allergies: list[Allergy]
     past: list[Consultation]
     prescriptions: list = field(default_factory=list)
+    taking: list = field(default_factory=list)  # app.checks.taking.Supply, one per drug
 
 
 def age_on(born: date, today: date) -> int:
@@ -159,5 +161,10 @@ def patient_record(consultation: Consultation) -> PatientRecord:
     _preload(User, {p.doctor_id for p in prescriptions} - {c.doctor_id for c in past}
              - {consultation.doctor_id})
     age = age_on(profile.date_of_birth, date.today()) if profile else None
+    # Imported here: the reading of what the patient takes imports prescribing, whose pages import
+    # consultations (a cycle at import time).
+    from app.checks.taking import taking_now
+
     return PatientRecord(profile=profile, age=age, conditions=list(conditions), allergies=list(allergies),
-                         past=list(past), prescriptions=prescriptions)
+                         past=list(past), prescriptions=prescriptions,
+                         taking=taking_now(patient_id, prescribing_today()))

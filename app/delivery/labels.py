@@ -17,4 +17,5 @@ STEPS = {
     "in_transit": _l("Record a reading on the way"),
     "delivered": _l("Delivered"),
     "failed_attempt": _l("Could not deliver"),
+    "returned": _l("Bring it back to the store"),
 }

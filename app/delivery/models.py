@@ -67,3 +67,27 @@ class DeliveryEvent(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     delivery: Mapped[Delivery] = relationship(back_populates="events")
+
+
+
+class ColdChainExcursion(db.Model):
+    """A reading outside 2–8 °C on the way, recorded against each lot the parcel carried: the packs are
+    not to be used, and a pharmacist resolves it by replacing them or refunding the order."""
+
+    __tablename__ = "cold_chain_excursions"
+    __table_args__ = (sa.CheckConstraint("packs > 0", name="excursion_packs_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(sa.ForeignKey("deliveries.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("stock_lots.id"), index=True)
+    packs: Mapped[int] = mapped_column()
+    temperature_c: Mapped[Decimal] = mapped_column(sa.Numeric(4, 1))
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    # "replaced" (fresh packs dispensed) or "refunded" (the order cancelled and the money given back).
+    resolution: Mapped[str] = mapped_column(sa.String(20), default="")
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    delivery: Mapped[Delivery] = relationship()
+    lot = relationship("StockLot")

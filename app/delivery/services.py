@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.accounts.models import CourierProfile, Role
 from app.audit.services import record
 from app.database import utcnow
-from app.delivery.models import Delivery, DeliveryEvent
+from app.delivery.models import ColdChainExcursion, Delivery, DeliveryEvent
 from app.delivery.states import MACHINE
 from app.delivery.states import DeliveryStatus as D
 from app.errors import DomainError
@@ -51,13 +51,9 @@ def _reading(value, field: str) -> Decimal:
         raise DomainError({field: _l("Enter the temperature in °C, for example 5.0.")}) from None
 
 
-def pack(order: Order, pharmacist, *, courier_id, cold_box: bool = False, ice_packs=0,
-         packing_temperature=None, carrier: str = "", tracking_number: str = "") -> Delivery:
-    """The dispensed order packed and handed to one of the store's couriers; the patient's delivery
-    code is issued now."""
-    order = locked(order)
-    if order.fulfilment != Fulfilment.DELIVERY or order.status != S.DISPENSING or order.delivery is not None:
-        raise DomainError(_l("This order is not waiting to be packed for delivery."))
+def packing(order: Order, *, courier_id, cold_box=False, ice_packs=0, packing_temperature=None) -> dict:
+    """The packing record's fields when they are right: one of the store's couriers, and for the cold
+    chain a cold box with ice packs at 2–8 °C."""
     couriers = {courier.id: courier for courier in store_couriers(order.store_id)}
     if courier_id not in couriers:
         raise DomainError({"courier_id": _l("Choose one of this store's couriers.")})
@@ -71,17 +67,53 @@ def pack(order: Order, pharmacist, *, courier_id, cold_box: bool = False, ice_pa
         if not within_cold_chain(reading):
             raise DomainError({"packing_temperature": _l(
                 "%(reading)s °C is outside 2–8 °C: cool the box before packing.", reading=reading)})
-    delivery = Delivery(order_id=order.id, store_id=order.store_id, courier_id=courier_id,
+    return dict(courier_id=courier_id, is_cold_chain=cold, cold_box=bool(cold_box), ice_packs=packs,
+                packing_temperature_c=reading)
+
+
+def pack(order: Order, pharmacist, *, courier_id, cold_box: bool = False, ice_packs=0,
+         packing_temperature=None, carrier: str = "", tracking_number: str = "") -> Delivery:
+    """The dispensed order packed and handed to one of the store's couriers; the patient's delivery
+    code is issued now."""
+    order = locked(order)
+    if order.fulfilment != Fulfilment.DELIVERY or order.status != S.DISPENSING or order.delivery is not None:
+        raise DomainError(_l("This order is not waiting to be packed for delivery."))
+    record_ = packing(order, courier_id=courier_id, cold_box=cold_box, ice_packs=ice_packs,
+                      packing_temperature=packing_temperature)
+    delivery = Delivery(order_id=order.id, store_id=order.store_id,
                         carrier=(carrier or "").strip()[:60],
                         tracking_number=(tracking_number or "").strip()[:60],
-                        is_cold_chain=cold, cold_box=bool(cold_box), ice_packs=packs,
-                        packing_temperature_c=reading, packed_by_id=pharmacist.id)
+                        packed_by_id=pharmacist.id, **record_)
     db.session.add(delivery)
     issue_handover_code(order)
     db.session.flush()
     record("delivery.packed", obj=delivery, patient=order.patient_id, actor=pharmacist,
-           detail=f"order={order.id}; courier={courier_id}; cold={cold}; t={reading}")
+           detail=f"order={order.id}; courier={courier_id}; cold={record_['is_cold_chain']}; "
+                  f"t={record_['packing_temperature_c']}")
     return delivery
+
+
+def repack(delivery: Delivery, pharmacist, record_: dict) -> None:
+    """A returned parcel packed again (fresh medicine after an excursion) for the same or another
+    courier; the first packing stays in the record as an event."""
+    delivery = _locked(delivery)
+    before = (f"packed {delivery.packed_at:%Y-%m-%d %H:%M}; cold box={delivery.cold_box}; "
+              f"ice packs={delivery.ice_packs}")
+    MACHINE.move(delivery, D.ASSIGNED)
+    for field, value in record_.items():
+        setattr(delivery, field, value)
+    delivery.packed_by_id, delivery.packed_at, delivery.picked_up_at = pharmacist.id, utcnow(), None
+    _event(delivery, pharmacist, D.ASSIGNED, record_["packing_temperature_c"], before)
+    issue_handover_code(delivery.order)
+    record("delivery.repacked", obj=delivery, patient=delivery.order.patient_id, actor=pharmacist,
+           detail=f"courier={record_['courier_id']}; t={record_['packing_temperature_c']}")
+
+
+def unpack(delivery: Delivery, pharmacist) -> None:
+    """A packed parcel the courier has not taken yet is unpacked: its order was cancelled."""
+    delivery = _locked(delivery)
+    MACHINE.move(delivery, D.RETURNED)
+    _event(delivery, pharmacist, D.RETURNED, note="unpacked at the store")
 
 
 def _locked(delivery: Delivery) -> Delivery:
@@ -95,22 +127,30 @@ def _event(delivery: Delivery, courier, status: D, reading=None, note: str = "")
 
 
 def _check_reading(delivery: Delivery, courier, value, *, required: bool):
-    """The reading as a number, and an excursion marked when it is outside 2–8 °C."""
+    """The reading as a number; outside 2–8 °C an excursion is marked and recorded against each lot."""
     if not delivery.is_cold_chain or (value in (None, "") and not required):
         return None
     reading = _reading(value, "temperature")
-    if not within_cold_chain(reading) and delivery.excursion_at is None:
-        delivery.excursion_at = utcnow()
+    if not within_cold_chain(reading) and not delivery.has_open_excursion:
+        delivery.excursion_at, delivery.excursion_resolved_at = utcnow(), None
+        by_lot: dict[int, int] = {}
+        for pack in _packs(delivery):
+            by_lot[pack.lot_id] = by_lot.get(pack.lot_id, 0) + 1
+        for lot_id, packs in sorted(by_lot.items()):
+            db.session.add(ColdChainExcursion(delivery_id=delivery.id, lot_id=lot_id, packs=packs,
+                                              temperature_c=reading, detected_at=delivery.excursion_at,
+                                              recorded_by_id=courier.id))
         record("delivery.excursion", obj=delivery, patient=delivery.order.patient_id, actor=courier,
-               detail=f"{reading} °C; lots={sorted({p.lot_id for p in _packs(delivery)})}")
+               detail=f"{reading} °C; lots={sorted(by_lot)}")
     return reading
 
 
 def _packs(delivery: Delivery) -> list:
+    """The packs in the parcel now: those dispensed for the order and not since taken back."""
     from app.orders.models import Dispense
 
     dispensed = db.session.scalar(select(Dispense).where(Dispense.order_id == delivery.order_id))
-    return dispensed.packs if dispensed else []
+    return [pack for pack in dispensed.packs if pack.returned_at is None] if dispensed else []
 
 
 def _mine(delivery: Delivery, courier) -> Delivery:
@@ -160,6 +200,20 @@ def failed_attempt(delivery: Delivery, courier, note: str) -> None:
            detail=note[:200])
 
 
+def returned(delivery: Delivery, courier, note: str, reading=None) -> None:
+    """The courier brings the parcel back to the store (nobody to take it, refused, or the cold chain
+    broken); a pharmacist then replaces the medicine or cancels and refunds the order."""
+    delivery = _mine(delivery, courier)
+    if not (note or "").strip():
+        raise DomainError({"note": _l("Say why the parcel is coming back to the store.")})
+    value = _check_reading(delivery, courier, reading, required=False)
+    MACHINE.move(delivery, D.RETURNED)
+    _event(delivery, courier, D.RETURNED, value, note)
+    db.session.flush()
+    record("delivery.returned", obj=delivery, patient=delivery.order.patient_id, actor=courier,
+           detail=note.strip()[:200])
+
+
 def delivered(delivery: Delivery, courier, *, code: str = "", recipient: str = "", relationship: str = "",
               reading=None) -> bool:
     """Handed over at the door: with the patient's code, or the recipient's name and relationship.
@@ -197,6 +251,7 @@ def delivered(delivery: Delivery, courier, *, code: str = "", recipient: str = "
     db.session.flush()
     record("delivery.delivered", obj=delivery, patient=order.patient_id, actor=courier,
            detail="code" if typed else f"recipient={recipient}; {relationship}")
+    notices.delivered(order)
     return True
 
 

@@ -17,12 +17,12 @@ class DeliveryStatus(StrEnum):
 D = DeliveryStatus
 
 TRANSITIONS = {
-    D.ASSIGNED: frozenset({D.PICKED_UP}),
+    D.ASSIGNED: frozenset({D.PICKED_UP, D.RETURNED}),  # returned: unpacked, the order cancelled
     D.PICKED_UP: frozenset({D.IN_TRANSIT, D.DELIVERED, D.FAILED_ATTEMPT, D.RETURNED}),
     D.IN_TRANSIT: frozenset({D.DELIVERED, D.FAILED_ATTEMPT, D.RETURNED}),
     D.FAILED_ATTEMPT: frozenset({D.IN_TRANSIT, D.RETURNED}),
     D.DELIVERED: frozenset(),
-    D.RETURNED: frozenset(),
+    D.RETURNED: frozenset({D.ASSIGNED}),  # packed again with fresh medicine after an excursion
 }
 ON_THE_ROAD = frozenset({D.PICKED_UP, D.IN_TRANSIT, D.FAILED_ATTEMPT})
 

@@ -63,6 +63,8 @@ def trip(delivery_id: int):
                 deliveries.in_transit(delivery, courier, form.temperature.data, form.note.data)
             elif step == "failed_attempt":
                 deliveries.failed_attempt(delivery, courier, form.note.data)
+            elif step == "returned":
+                deliveries.returned(delivery, courier, form.note.data, form.temperature.data)
             elif step == "delivered":
                 outcome.append(deliveries.delivered(
                     delivery, courier, code=form.code.data, recipient=form.recipient.data,

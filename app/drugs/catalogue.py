@@ -24,16 +24,22 @@ from app.drugs.models import (
     format_decimal,
 )
 from app.number_fields import message as number_message
-from app.text import csv_cell, unescape_csv_cell
+from app.text import clean_name, csv_cell, unescape_csv_cell
 
 COLUMNS = (
     "code", "generic_name_en", "generic_name_zh", "brand_name", "ingredients_en", "ingredients_zh",
     "atc_code", "strength", "strength_unit", "dosage_form", "route", "pack_size", "pack_unit",
     "price_fen", "is_cold_chain", "controlled_class", "is_online_prescribable", "is_deliverable",
     "is_antimicrobial", "max_daily_dose", "max_daily_dose_unit", "is_weekly_only", "is_active", "notes",
+    "traceability_prefix", "warnings_en", "warnings_zh", "storage_en", "storage_zh",
 )
-# May be left out of a file (or blank in a row); everything else is required.
-OPTIONAL = frozenset({"brand_name", "atc_code", "max_daily_dose", "max_daily_dose_unit", "notes"})
+# May be left out of a file (or blank in a row); everything else is required. A column left out of a
+# file leaves that field as it is on drugs already in the catalogue (an older export keeps the product
+# codes and leaflet text entered since).
+OPTIONAL = frozenset({"brand_name", "atc_code", "max_daily_dose", "max_daily_dose_unit", "notes",
+                      "traceability_prefix", "warnings_en", "warnings_zh", "storage_en", "storage_zh"})
+# The leaflet prints both languages: each text is given in both or in neither.
+LEAFLET_PAIRS = (("warnings_en", "warnings_zh"), ("storage_en", "storage_zh"))
 BOOLEAN_COLUMNS = ("is_cold_chain", "is_online_prescribable", "is_deliverable", "is_antimicrobial",
                    "is_weekly_only", "is_active")
 TRUE_WORDS = frozenset({"yes", "y", "true", "1", "是"})
@@ -50,7 +56,13 @@ NOT_FOR_DELIVERY = frozenset({
     "warfarin", "dabigatran", "ticagrelor", "digoxin", "amiodarone", "carbamazepine", "lithium",
     "itraconazole", "voriconazole", "posaconazole", "linezolid",
 })
-MAX_LENGTH = {"code": 40, "generic_name_en": 120, "generic_name_zh": 60, "brand_name": 120, "notes": 255}
+MAX_LENGTH = {"code": 40, "generic_name_en": 120, "generic_name_zh": 60, "brand_name": 120, "notes": 255,
+              "warnings_en": 600, "warnings_zh": 600, "storage_en": 300, "storage_zh": 300}
+# The product identification code (药品标识码) that opens a pack's 20-digit traceability code, which is
+# 7 digits of it, a 9-digit serial number and 4 check digits. Shorter would also match other products'
+# packs; longer would take in serial digits and refuse the product's own packs with other serials.
+PRODUCT_CODE_DIGITS = 7
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 MAX_INGREDIENT_EN, MAX_INGREDIENT_ZH = 80, 40
 
 
@@ -108,6 +120,27 @@ def _enum(enum_cls, value: str):
         return enum_cls(value.lower())
 
 
+def leaflet_text(text: str) -> str:
+    """Text a patient reads, one paragraph a line: line endings made one, blank lines and invisible
+    controls (a bidi override turning a sentence round) taken out."""
+    return "\n".join(line for line in (clean_name(part) for part in text.splitlines()) if line)
+
+
+def parse_product_code(text: str) -> tuple[str | None, str | None]:
+    """(the product code or None for blank, why it was refused or None). Spaces are dropped and
+    full-width digits read as digits: what a scanner or a Chinese keyboard sends."""
+    code = "".join(text.split()).translate(_FULL_WIDTH_DIGITS)
+    if not code:
+        return None, None
+    if not (code.isascii() and code.isdigit()):
+        return None, _("Digits only: the product code is the first %(num)d digits of the traceability "
+                       "code printed on the pack.", num=PRODUCT_CODE_DIGITS)
+    if len(code) != PRODUCT_CODE_DIGITS:
+        return None, _("The product code has exactly %(num)d digits; this one has %(count)d.",
+                       num=PRODUCT_CODE_DIGITS, count=len(code))
+    return code, None
+
+
 def split_ingredients(text_en: str, text_zh: str) -> tuple[list[tuple[str, str]], dict[str, str]]:
     """'sacubitril; valsartan' + '沙库巴曲; 缬沙坦' → [("sacubitril", "沙库巴曲"), ("valsartan", …)]."""
     names_en = [part.strip().lower() for part in INGREDIENT_SEPARATOR.split(text_en) if part.strip()]
@@ -151,6 +184,18 @@ def parse_row(raw: Mapping[str, str]) -> tuple[dict, dict[str, str]]:
             errors[column] = _("At most %(num)d characters.", num=MAX_LENGTH[column])
         values[column] = value
     values["code"] = values["code"].upper()
+
+    for column in ("warnings_en", "warnings_zh", "storage_en", "storage_zh"):
+        values[column] = leaflet_text(raw.get(column) or "")
+        if len(values[column]) > MAX_LENGTH[column]:
+            errors[column] = _("At most %(num)d characters.", num=MAX_LENGTH[column])
+    for english, chinese in LEAFLET_PAIRS:
+        if bool(values[english]) != bool(values[chinese]):
+            errors[chinese if values[english] else english] = _(
+                "Give this text in both English and Chinese, or leave both blank: the leaflet prints both.")
+    values["traceability_prefix"], problem = parse_product_code(_text(raw, "traceability_prefix"))
+    if problem:
+        errors["traceability_prefix"] = problem
     if "code" not in errors and not DRUG_CODE.match(values["code"]):
         errors["code"] = _("Use capital letters, digits, dots and hyphens (e.g. AMLODIPINE-5MG-TAB).")
 
@@ -271,6 +316,11 @@ def row_of(drug: Drug) -> dict[str, str]:
         "max_daily_dose": format_decimal(drug.max_daily_dose),
         "max_daily_dose_unit": str(drug.max_daily_dose_unit or ""),
         "notes": drug.notes,
+        "traceability_prefix": drug.traceability_prefix or "",
+        "warnings_en": drug.warnings_en,
+        "warnings_zh": drug.warnings_zh,
+        "storage_en": drug.storage_en,
+        "storage_zh": drug.storage_zh,
         **{column: yes_no[bool(getattr(drug, column))] for column in BOOLEAN_COLUMNS},
     }
 

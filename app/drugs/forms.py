@@ -48,6 +48,20 @@ class DrugForm(FlaskForm):
     max_daily_dose_unit = SelectField(_l("Maximum daily dose unit"),
                                       choices=_choices(DoseUnit, labels.DOSE_UNITS, blank=True))
     notes = TextAreaField(_l("Notes"))
+    traceability_prefix = StringField(_l("Product code (药品标识码)"), description=_l(
+        "The first 7 digits of the 20-digit traceability code on every pack of this drug; dispensing "
+        "refuses its packs until it is set. Each product code belongs to one drug."))
+    # lang: what the admin types here stays in that language whatever the page's (screen readers too).
+    warnings_en = TextAreaField(_l("Key warnings for the leaflet (English)"), render_kw={"lang": "en"},
+                                description=_l("The few things a patient must know, in plain words; "
+                                               "one paragraph a line."))
+    warnings_zh = TextAreaField(_l("Key warnings for the leaflet (Chinese)"), render_kw={"lang": "zh"},
+                                description=_l("The same warnings in Chinese; give both or neither."))
+    storage_en = TextAreaField(_l("Storage (English)"), render_kw={"lang": "en"}, description=_l(
+        "Leave blank to print the usual text: refrigerated at 2–8 °C for cold-chain drugs, otherwise "
+        "below 25 °C in a dry place."))
+    storage_zh = TextAreaField(_l("Storage (Chinese)"), render_kw={"lang": "zh"}, description=_l(
+        "The same storage text in Chinese; give both or neither."))
     submit = SubmitField(_l("Save"))
 
     def as_row(self) -> dict[str, str]:

@@ -89,6 +89,17 @@ class ControlledClass(StrEnum):
     PRECURSOR = "precursor"
 
 
+# Storage a leaflet states when the catalogue gives none: (English, Chinese) by is_cold_chain. Text in
+# both languages at once, not gettext, because the leaflet prints both whatever the reader's language.
+DEFAULT_STORAGE = {
+    True: ("Keep in a refrigerator at 2–8 °C, in the original box to protect it from light. Do not freeze, "
+           "and do not use it if it has been frozen. Keep out of the reach of children.",
+           "2–8 °C冷藏，放在原包装盒内避光保存。切勿冷冻，冻结过的药品不可再用。请放在儿童接触不到的地方。"),
+    False: ("Store below 25 °C in a dry place, in the original pack, away from light. Keep out of the "
+            "reach of children.",
+            "25 °C以下干燥处保存，保留原包装，避光。请放在儿童接触不到的地方。"),
+}
+
 _INJECTED_SQL = ", ".join(f"'{route}'" for route in sorted(INJECTED_ROUTES))
 
 
@@ -146,6 +157,12 @@ class Drug(db.Model):
     is_weekly_only: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
     notes: Mapped[str] = mapped_column(sa.String(255), default="")
+    # The patient leaflet's text, in both languages (both or neither): the few warnings a patient must
+    # know, and storage when it differs from what the cold-chain flag implies (see storage()).
+    warnings_en: Mapped[str] = mapped_column(sa.String(600), default="", server_default="")
+    warnings_zh: Mapped[str] = mapped_column(sa.String(600), default="", server_default="")
+    storage_en: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    storage_zh: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -158,6 +175,18 @@ class Drug(db.Model):
 
     def generic_name(self, language: str) -> str:
         return self.generic_name_zh if language == "zh" else self.generic_name_en
+
+    def warnings(self, language: str) -> str:
+        return self.warnings_zh if language == "zh" else self.warnings_en
+
+    def storage(self, language: str) -> str:
+        """The catalogue's storage text, or the one its cold-chain flag implies when it gives none."""
+        stored = self.storage_zh if language == "zh" else self.storage_en
+        return stored or DEFAULT_STORAGE[bool(self.is_cold_chain)][language == "zh"]
+
+    @property
+    def has_own_storage(self) -> bool:
+        return bool(self.storage_en)
 
     def __repr__(self) -> str:
         return f"<Drug {self.code}>"

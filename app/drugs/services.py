@@ -46,21 +46,31 @@ def load_catalogue(rows: Iterable[tuple[int, Mapping[str, str]]], header: list[s
                    *, source: str = "import") -> ImportSummary:
     """Validate every (line, row) first; upsert by `code` only if all are good. The caller commits."""
     problems = catalogue.check_header(header) if header is not None else []
-    parsed, seen = [], {}
+    # A column the file leaves out is left as it is on the drugs it updates.
+    kept = frozenset(catalogue.OPTIONAL.difference(header)) if header is not None else frozenset()
+    parsed, seen, product_codes = [], {}, {}
     for line, raw in rows:
         if raw.get(""):
             problems.append(Problem(line, "", _("This row has more values than the header has columns.")))
         values, errors = catalogue.parse_row(raw)
         if not errors and values["code"] in seen:
             errors["code"] = _("The same code is already used on line %(line)d.", line=seen[values["code"]])
+        prefix = values["traceability_prefix"]
+        if prefix and "traceability_prefix" not in kept:
+            if prefix in product_codes:
+                errors["traceability_prefix"] = _("The same product code is already used on line %(line)d.",
+                                                  line=product_codes[prefix])
+            product_codes.setdefault(prefix, line)
         seen.setdefault(values["code"], line)
         problems += [Problem(line, column, message) for column, message in errors.items()]
         parsed.append(values)
+    problems += _product_codes_taken(product_codes, seen)
     if problems:
         raise CatalogueError(problems)
 
     existing = {drug.code: drug for drug in db.session.scalars(
         select(Drug).where(Drug.code.in_(list(seen))).options(selectinload(Drug.ingredients)))}
+    freed = set() if "traceability_prefix" in kept else _free_moving_product_codes(existing, parsed)
     summary = ImportSummary()
     for values in parsed:
         drug = existing.get(values["code"])
@@ -68,7 +78,7 @@ def load_catalogue(rows: Iterable[tuple[int, Mapping[str, str]]], header: list[s
             drug = _new_drug(values)
             record("drug.created", obj=drug, detail=f"source={source}")
             summary.created.append(drug.code)
-        elif changed := _apply(drug, values):
+        elif changed := _apply(drug, values, kept, cleared_product_code=drug.code in freed):
             db.session.flush()
             record("drug.updated", obj=drug, detail=f"source={source}; fields={','.join(changed)}")
             summary.updated.append(drug.code)
@@ -103,13 +113,42 @@ def _new_drug(values: dict) -> Drug:
     return drug
 
 
-def _apply(drug: Drug, values: dict) -> list[str]:
-    """Set what differs and return the names of the changed fields (none: the row is untouched)."""
+def _product_codes_taken(product_codes: dict[str, int], codes_in_file: Mapping[str, int]) -> list[Problem]:
+    """Product codes of the file that a drug the file does not list already has."""
+    if not product_codes:
+        return []
+    taken = db.session.execute(select(Drug.code, Drug.traceability_prefix).where(
+        Drug.traceability_prefix.in_(list(product_codes)), Drug.code.not_in(list(codes_in_file))))
+    return [Problem(product_codes[prefix], "traceability_prefix", _(
+        "Drug %(code)s already has this product code. Each product code belongs to one drug.", code=code))
+        for code, prefix in taken]
+
+
+def _free_moving_product_codes(existing: dict[str, Drug], parsed: list[dict]) -> set[str]:
+    """Clear the product codes an import moves or removes, before any is set: the unique index is checked
+    row by row, so two drugs swapping codes would otherwise collide. Returns the codes of those drugs."""
+    moving = [existing[values["code"]] for values in parsed if values["code"] in existing
+              and existing[values["code"]].traceability_prefix not in (None, values["traceability_prefix"])]
+    for drug in moving:
+        drug.traceability_prefix = None
+    if moving:
+        db.session.flush()
+    return {drug.code for drug in moving}
+
+
+def _apply(drug: Drug, values: dict, kept: frozenset[str] = frozenset(), *,
+           cleared_product_code: bool = False) -> list[str]:
+    """Set what differs and return the names of the changed fields (none: the row is untouched);
+    the fields in `kept` stay as they are."""
     changed = []
     for name in DRUG_FIELDS:
-        if name != "code" and getattr(drug, name) != values[name]:
+        if name == "code" or name in kept:
+            continue
+        if getattr(drug, name) != values[name]:
             setattr(drug, name, values[name])
             changed.append(name)
+        elif name == "traceability_prefix" and cleared_product_code:
+            changed.append(name)  # cleared above to let another drug take it, and blank in the file
     if [(i.name, i.name_zh) for i in drug.ingredients] != values["ingredients"]:
         # Flush the removals first: (drug_id, position) is unique.
         drug.ingredients.clear()
@@ -120,10 +159,20 @@ def _apply(drug: Drug, values: dict) -> list[str]:
     return changed
 
 
-def _validated(raw: Mapping[str, str]) -> dict:
+def _validated(raw: Mapping[str, str], drug: Drug | None = None) -> dict:
     values, errors = catalogue.parse_row(raw)
     if errors:
         raise DomainError(errors)
+    prefix = values["traceability_prefix"]
+    if prefix is not None:
+        # Checked here so that the admin reads which drug has it; the unique index still guards a race.
+        statement = select(Drug.code).where(Drug.traceability_prefix == prefix)
+        if drug is not None:
+            statement = statement.where(Drug.id != drug.id)
+        if (holder := db.session.scalar(statement)) is not None:
+            raise DomainError({"traceability_prefix": _(
+                "Drug %(code)s already has this product code. Each product code belongs to one drug.",
+                code=holder)})
     return values
 
 
@@ -140,7 +189,7 @@ def create_drug(raw: Mapping[str, str]) -> Drug:
 def update_drug(drug: Drug, raw: Mapping[str, str]) -> list[str]:
     """Apply an edit (the code is the import key and never changes); returns the changed fields."""
     # Activation has its own verb (and audit action); an edit never flips it.
-    values = _validated({**raw, "code": drug.code, "is_active": "yes" if drug.is_active else "no"})
+    values = _validated({**raw, "code": drug.code, "is_active": "yes" if drug.is_active else "no"}, drug)
     changed = _apply(drug, values)
     if changed:
         db.session.flush()

@@ -63,7 +63,7 @@ def detail(drug_id: int):
 
 
 def _concurrent_change() -> None:
-    """Two admins saving the same new code at once: the UNIQUE constraint refused the second."""
+    """Two admins saving the same new code (or product code) at once: the unique index refused the second."""
     db.session.rollback()
     flash(_("Someone else changed the catalogue at the same time. Nothing was saved; please try again."),
           "danger")
@@ -109,11 +109,13 @@ def edit(drug_id: int):
     if form.validate_on_submit():
         try:
             changed = services.update_drug(drug, form.as_row())
+            db.session.commit()
         except DomainError as error:
             db.session.rollback()
             _form_errors(form, error)
+        except IntegrityError:  # another admin gave the same product code to another drug meanwhile
+            _concurrent_change()
         else:
-            db.session.commit()
             flash(_("Changes saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("drugs.detail", drug_id=drug.id))
     return render_template("drugs/form.html", form=form, drug=drug)

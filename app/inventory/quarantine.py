@@ -23,6 +23,10 @@ class Decision(StrEnum):
     REJECT = "reject"  # not fit: every pack written off (destroyed or returned to the supplier)
 
 
+# Called with the lot (in the same transaction) when a lot is released for sale: the orders feature
+# frees the traceability codes of packs patients returned onto it.
+release_handlers: list = []
+
 # The reason codes these decisions write (labels in app.inventory.reasons.ASSESSMENT_REASONS).
 RELEASED = "quarantine_released"
 REJECTED = "quarantine_rejected"
@@ -65,6 +69,8 @@ def assess(lot, decision, reason, user) -> StockLot:
                 "Lot %(lot)s expired on %(date)s; it cannot be released for sale. Reject it instead.",
                 lot=lot.lot_number, date=inputs.iso_date(lot.expiry_date))})
         ledger.change_status(lot, LotStatus.AVAILABLE, RELEASED, user=user, note=reason)
+        for handler in release_handlers:
+            handler(lot)
     else:
         if lot.quantity_reserved:
             raise DomainError({"decision": _l(

@@ -46,8 +46,15 @@ ASSESSMENT_REASONS = {
 }
 
 
+# Written by the services only: packs a pharmacist took back from a patient's order (app.orders.returns).
+RETURN_REASONS = {
+    "returned": _l("Taken back from a patient's order"),
+}
+
+
 def label(code: str | None) -> str:
-    for table in (ADJUSTMENT_REASONS, WRITE_OFF_REASONS, RELEASE_REASONS, STATUS_REASONS, ASSESSMENT_REASONS):
+    for table in (ADJUSTMENT_REASONS, WRITE_OFF_REASONS, RELEASE_REASONS, STATUS_REASONS, ASSESSMENT_REASONS,
+                  RETURN_REASONS):
         if code in table:
             return str(table[code])
     return code or ""

@@ -137,20 +137,13 @@ def _hold_on(order: Order, line, lot: StockLot, user) -> None:
     ledger.post(lot, MovementKind.RESERVATION, reserved_change=wanted, user=user, reference=reference)
 
 
-def dispense(order: Order, pharmacist, scans: dict, checklist, now: datetime | None = None) -> Dispense:
-    """`scans` maps each order line id to (lot number, the packs' traceability codes as typed)."""
-    if not works_here(order, pharmacist):
-        raise DomainError(NOT_YOURS)
-    order = locked(order)
-    if order.status != S.PAID:
-        raise DomainError(_l("This order is not waiting to be dispensed."))
-    if order.ready_after is not None and not ledger.holdings((PAYABLE, order.id), order.store_id):
-        raise DomainError(_l("The stock coming from another store has not been received yet."))
+def checked_scans(order: Order, scans: dict, checklist, today) -> dict:
+    """{line id: (lot, codes)} when every line's lot and codes and the whole checklist are right;
+    otherwise a DomainError naming each line's problem."""
     problems = {}
     unticked = [code for code, _label in CHECKLIST if code not in set(checklist or ())]
     if unticked:
         problems["checklist"] = _l("Tick every check before dispensing.")
-    today = order.store.today(now)
     scanned = {}
     all_codes = [code for _lot, text in scans.values() for code in _codes(text)]
     taken = _dispensed_codes(all_codes)
@@ -164,22 +157,47 @@ def dispense(order: Order, pharmacist, scans: dict, checklist, now: datetime | N
         scanned[line.id] = (lot, codes)
     if problems:
         raise DomainError(problems)
+    return scanned
+
+
+def hand_out(order: Order, pharmacist, scanned: dict, now: datetime | None = None) -> list[DispensedPack]:
+    """Take the scanned lots' packs off the shelf for the order (the ledger's dispense rows): the packs
+    to add to its dispense record."""
     for line in order.lines:
         _hold_on(order, line, scanned[line.id][0], pharmacist)
     reservations.dispense(order.store, {line.drug: line.packs for line in order.lines},
                           (PAYABLE, order.id), pharmacist, patient=order.patient_id, now=now)
-    record_ = Dispense(order_id=order.id, store_id=order.store_id, patient_id=order.patient_id,
-                       pharmacist_id=pharmacist.id, dispensed_at=now or utcnow(),
-                       checklist=",".join(code for code, _label in CHECKLIST),
-                       packs=[DispensedPack(order_line_id=line.id, drug_id=line.drug_id,
-                                            lot_id=scanned[line.id][0].id, traceability_code=code)
-                              for line in order.lines for code in scanned[line.id][1]])
+    return [DispensedPack(order_line_id=line.id, drug_id=line.drug_id, lot_id=scanned[line.id][0].id,
+                          traceability_code=code)
+            for line in order.lines for code in scanned[line.id][1]]
+
+
+def save_codes(change) -> None:
+    """Add packs inside a savepoint: the live-code index refuses a code another store dispensed a
+    moment ago, with a message instead of a 500."""
     try:
         with db.session.begin_nested():
-            db.session.add(record_)
-    except IntegrityError:  # another store dispensed one of these codes a moment ago
+            change()
+    except IntegrityError:
         raise DomainError(_l("One of these traceability codes has just been dispensed elsewhere. "
                              "Scan the packs again.")) from None
+
+
+def dispense(order: Order, pharmacist, scans: dict, checklist, now: datetime | None = None) -> Dispense:
+    """`scans` maps each order line id to (lot number, the packs' traceability codes as typed)."""
+    if not works_here(order, pharmacist):
+        raise DomainError(NOT_YOURS)
+    order = locked(order)
+    if order.status != S.PAID:
+        raise DomainError(_l("This order is not waiting to be dispensed."))
+    if order.ready_after is not None and not ledger.holdings((PAYABLE, order.id), order.store_id):
+        raise DomainError(_l("The stock coming from another store has not been received yet."))
+    scanned = checked_scans(order, scans, checklist, order.store.today(now))
+    packs = hand_out(order, pharmacist, scanned, now)
+    record_ = Dispense(order_id=order.id, store_id=order.store_id, patient_id=order.patient_id,
+                       pharmacist_id=pharmacist.id, dispensed_at=now or utcnow(),
+                       checklist=",".join(code for code, _label in CHECKLIST), packs=packs)
+    save_codes(lambda: db.session.add(record_))
     emit("medication.dispensed", record_, _event(order, record_))
     MACHINE.move(order, S.DISPENSING)
     order.dispensed_at = record_.dispensed_at

@@ -1,9 +1,11 @@
-"""Order forms: placing an order at a store, and cancelling it."""
+"""Order forms: placing an order at a store, cancelling it, and the store's dispensing forms."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import HiddenField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.delivery.forms import PackForm
 
 
 class PlaceForm(FlaskForm):
@@ -31,3 +33,13 @@ class HandOverForm(FlaskForm):
 
 class NewCodeForm(FlaskForm):
     submit = SubmitField(_l("Get a new pickup code"))
+
+
+class TakeBackForm(FlaskForm):
+    reason = SelectField(_l("Why"), validate_choice=False)
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
+    submit = SubmitField(_l("Cancel and refund"))
+
+
+class ReplaceForm(PackForm):
+    submit = SubmitField(_l("Replace and pack again"))

@@ -137,6 +137,10 @@ class DispensedPack(db.Model):
     lot_id: Mapped[int] = mapped_column(sa.ForeignKey("stock_lots.id"), index=True)
     traceability_code: Mapped[str] = mapped_column(sa.String(20))
     freed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The pack came back to the store: to quarantine (its code is freed if the lot is released) or to be
+    # destroyed after a cold-chain excursion (its code is never freed).
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    returned_to: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
 
     dispense: Mapped[Dispense] = relationship(back_populates="packs")
     lot = relationship("StockLot")

@@ -1,4 +1,5 @@
-"""The SMS an order sends its patient: paid, cancelled (and why), its hold expired.
+"""The SMS an order sends its patient: paid, ready, out for delivery, delivered, cancelled (and why),
+refunded after dispensing, its hold expired.
 
 Each is a row in the SMS outbox, in the caller's transaction; the worker sends it. Only a patient who
 agreed to SMS (the sms_reminders consent) and verified a phone is texted: the order page shows the
@@ -32,6 +33,14 @@ def ready_for_pickup(order: Order) -> None:
 
 def out_for_delivery(order: Order) -> None:
     _send(order, "order_out_for_delivery", code=order.handover_code)
+
+
+def delivered(order: Order) -> None:
+    _send(order, "order_delivered")
+
+
+def refunded(order: Order) -> None:
+    _send(order, "order_refunded")
 
 
 def cancelled(order: Order, why) -> None:

@@ -1,6 +1,6 @@
 """What the order pages read: a patient's orders, an order's payment."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -9,6 +9,7 @@ from app.extensions import db
 from app.orders.models import PAYABLE, Order, OrderLine
 from app.orders.states import HOLDING_STATUSES, OrderStatus
 from app.payments.models import Payment
+from app.prescribing.rules import supply_last_day
 from app.prescribing.services import local_date
 
 # A patient has a handful of orders a month; the newest fifty cover years of monthly refills.
@@ -45,7 +46,7 @@ def supply_end(order: Order) -> date | None:
     """The last day the dispensed supply lasts (the longest line), or None before dispensing."""
     if order.dispensed_at is None or not order.lines:
         return None
-    return local_date(order.dispensed_at) + timedelta(days=max(line.days_supply for line in order.lines) - 1)
+    return supply_last_day(local_date(order.dispensed_at), max(line.days_supply for line in order.lines))
 
 
 def refill_due(order: Order, today: date) -> date | None:

@@ -11,10 +11,12 @@ from app.accounts.models import Role
 from app.audit.services import record
 from app.delivery import services as deliveries
 from app.delivery.forms import PackForm
+from app.delivery.models import Delivery
+from app.delivery.states import DeliveryStatus
 from app.errors import DomainError
 from app.extensions import db
-from app.orders import bp, dispensing
-from app.orders.forms import DispenseForm, HandOverForm
+from app.orders import bp, dispensing, returns
+from app.orders.forms import DispenseForm, HandOverForm, ReplaceForm, TakeBackForm
 from app.orders.label_pdf import label_pdf
 from app.orders.models import PAYABLE, Dispense, Order, OrderLine
 from app.orders.states import OrderStatus as S
@@ -42,9 +44,13 @@ def _store_order(order_id: int) -> Order:
 @patient_data
 def store_orders():
     store_id = current_user.pharmacist_profile.home_store_id if current_user.pharmacist_profile else None
+    # A parcel the courier brought back waits here too, for a replacement or a refund.
+    brought_back = (Order.status == S.OUT_FOR_DELIVERY) & (Delivery.status == DeliveryStatus.RETURNED)
     shown = db.session.scalars(
-        select(Order).where(Order.store_id == store_id, Order.status.in_(AT_THE_STORE))
-        .options(joinedload(Order.patient), selectinload(Order.lines).joinedload(OrderLine.drug))
+        select(Order).outerjoin(Delivery, Delivery.order_id == Order.id)
+        .where(Order.store_id == store_id, Order.status.in_(AT_THE_STORE) | brought_back)
+        .options(joinedload(Order.patient), selectinload(Order.lines).joinedload(OrderLine.drug),
+                 joinedload(Order.delivery))
         .order_by(Order.placed_at, Order.id).limit(SHOWN)).all()
     record("order.store_list_viewed", detail="orders=" + (",".join(str(o.id) for o in shown) or "-"))
     page = render_template("orders/store.html", orders=shown)
@@ -84,18 +90,39 @@ def dispense(order_id: int):
     return page
 
 
-def _pack_form(order: Order) -> PackForm:
-    form = PackForm()
+def _pack_form(order: Order, form_class=PackForm) -> PackForm:
+    form = form_class()
     form.courier_id.choices = [(c.id, c.display_name) for c in deliveries.store_couriers(order.store_id)]
     return form
 
 
-def _context(order: Order, form, errors: dict, pack_form: PackForm | None = None) -> dict:
+def _context(order: Order, form, errors: dict, pack_form: PackForm | None = None, *,
+             replace_form=None, take_back_form=None) -> dict:
     return dict(order=order, form=form, held=dispensing.held(order), checklist=dispensing.CHECKLIST,
                 pack_form=pack_form or _pack_form(order),
+                replace_form=replace_form or replace_form_for(order),
+                take_back_form=take_back_form or take_back_form_for(order),
                 allergies=active_allergies(order.patient), hand_over_form=HandOverForm(), errors=errors,
                 typed=request.form, dispensed=db.session.scalar(select(Dispense).where(
                     Dispense.order_id == order.id).options(selectinload(Dispense.packs))))
+
+
+def take_back_form_for(order: Order) -> TakeBackForm | None:
+    """The cancel-and-refund form, while the dispensed packs are in the store."""
+    if not returns.at_the_store(order) or order.dispensed_at is None:
+        return None
+    form = TakeBackForm()
+    form.reason.choices = [("", _("Choose…"))] + [(code, str(label))
+                                                   for code, label in returns.REASONS.items()]
+    return form
+
+
+def replace_form_for(order: Order) -> ReplaceForm | None:
+    delivery = order.delivery
+    if delivery is None or not delivery.has_open_excursion or not returns.at_the_store(order):
+        return None
+    return _pack_form(order, ReplaceForm)
+
 
 
 @bp.route("/<int:order_id>/pack", methods=["POST"])

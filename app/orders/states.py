@@ -23,9 +23,11 @@ S = OrderStatus
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.AWAITING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
     S.PAID: frozenset({S.DISPENSING, S.CANCELLED}),
-    S.DISPENSING: frozenset({S.READY_FOR_PICKUP, S.OUT_FOR_DELIVERY, S.CANCELLED}),
+    # Dispensing → refunded: dispensed for delivery, then cancelled before the courier took it.
+    S.DISPENSING: frozenset({S.READY_FOR_PICKUP, S.OUT_FOR_DELIVERY, S.CANCELLED, S.REFUNDED}),
     S.READY_FOR_PICKUP: frozenset({S.COMPLETED, S.REFUNDED}),
-    S.OUT_FOR_DELIVERY: frozenset({S.COMPLETED, S.REFUNDED}),
+    # Back to dispensing: the parcel came back after a cold-chain excursion and fresh packs replace it.
+    S.OUT_FOR_DELIVERY: frozenset({S.COMPLETED, S.REFUNDED, S.DISPENSING}),
     S.COMPLETED: frozenset(),
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),

@@ -3,6 +3,7 @@
 # Kept free of Flask and the database so the checks engine (pure functions) and the prescribing
 # services can both import it without importing each other.
 
+from datetime import date, timedelta
 from enum import StrEnum
 
 
@@ -20,3 +21,10 @@ MAX_VALID_DAYS = 3
 # Controlled classes (app.drugs.models.ControlledClass values) a long prescription may never carry,
 # besides antimicrobials and cold-chain drugs (长期处方管理规范).
 NEVER_LONG = frozenset({"narcotic", "psychotropic_1", "psychotropic_2", "toxic", "radioactive", "precursor"})
+
+
+def supply_last_day(first_day: date, days_supply: int) -> date:
+    """The last day a supply is taken: N days' supply begun on day D lasts through D + N − 1 (the first
+    day counts). The checks, the pages that list what a patient takes now and the refill offer all
+    count a supply with this one rule."""
+    return first_day + timedelta(days=days_supply - 1)

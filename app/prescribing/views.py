@@ -70,8 +70,8 @@ def render_detail(prescription: Prescription, code: int = 200, **forms):
             item_form=item_form, results=_search_results(item_form),
             supply_form=forms.get("supply_form") or SupplyForm(formdata=None, obj=prescription),
             sign_form=forms.get("sign_form") or SignForm(formdata=None), remove_form=RemoveItemForm(),
-            allergies=active_allergies(prescription.patient), max_items=MAX_ITEMS,
-            cancel_form=CancelForm(), preview_findings=_preview_findings(prescription))
+            allergies=active_allergies(prescription.patient), taking=_taking(prescription, context["today"]),
+            max_items=MAX_ITEMS, cancel_form=CancelForm(), preview_findings=_preview_findings(prescription))
         context["needs_reason"] = bool(context["sign_form"].prescriber_reason.errors) or any(
             finding.severity in review.NEEDS_PRESCRIBER_REASON for finding in context["preview_findings"])
     elif is_doctor:
@@ -100,6 +100,14 @@ def _preview_findings(prescription: Prescription) -> list:
     from app.checks import adapters  # the checks build on prescribing, not the other way round
 
     return sorted(adapters.check_prescription(prescription), key=lambda f: -f.severity.rank)
+
+
+def _taking(prescription: Prescription, today: date) -> list:
+    """What the patient takes now, as the checks count it: neither this draft nor the versions it
+    replaces."""
+    from app.checks import taking  # the checks build on prescribing, not the other way round
+
+    return taking.taking_now(prescription.patient_id, today, taking.version_chain(prescription))
 
 
 def _search_results(form: ItemForm) -> list[Drug]:

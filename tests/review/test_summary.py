@@ -9,6 +9,7 @@ from app.database import utcnow
 from app.extensions import db as _db
 from app.patients import catalog
 from app.patients.models import Allergy, AllergyKind, Severity
+from app.prescribing.services import local_date
 from app.review import queries, summary
 from app.review import services as review
 from tests.patients.conftest import make_profile
@@ -48,19 +49,25 @@ def test_the_summary_reads_the_record_as_the_checks_do(db, sign, pharmacists, vi
     assert [(str(a.kind), a.substance, str(a.severity)) for a in shown.allergies] \
         == [(a.kind, a.substance, a.severity) for a in checks.allergies]
     assert [a.substance for a in shown.allergies] == ["statins", "Penicillin"]
-    assert [(m.name_en, m.name_zh, m.last_day) for m in shown.active_medications] \
-        == [(m.drug.name_en, m.drug.name_zh, m.last_day) for m in checks.active_medications]
-    assert [m.name_en for m in shown.active_medications] == ["Amlodipine"]  # not the returned one, nor itself
+    assert [(m.drug.code, m.source, m.reference, m.last_day) for m in shown.active_medications] \
+        == [(m.drug.code, m.source, m.reference, m.last_day) for m in checks.active_medications]
+    # Not the returned one, nor itself.
+    assert [m.drug.generic_name_en for m in shown.active_medications] == ["Amlodipine"]
 
 
 def test_the_review_page_shows_allergies_and_what_the_patient_takes_now(db, sign, pharmacists, visit,
                                                                        as_user):
-    _taking, current = _record(visit, pharmacists[0], sign)
+    taking, current = _record(visit, pharmacists[0], sign)
     page = text(as_user(pharmacists[1]).get(f"/reviews/{current.id}"))
     allergies = page.split('id="review-allergies">')[1].split("</dd>")[0]
     assert allergies == "Statins (Severe); Penicillin (Mild)"
-    active = page.split('id="review-active">')[1].split("</dd>")[0]
-    assert active.startswith("Amlodipine (until ")
+    active = page.split('id="review-active">')[1].split("</ul>")[0]
+    signed_on = local_date(taking.signed_at)
+    last_day = signed_on + timedelta(days=taking.items[0].days_supply - 1)
+    assert " ".join(active.split()) == (
+        f'<li data-drug="AMLODIPINE-5MG-TAB" data-source="prescription" data-last-day="{last_day}">'
+        f"<strong>Amlodipine 5 mg · Tablet</strong> · prescribed on {signed_on}, "
+        f"supply until {last_day}</li>")
     assert "Metformin" not in active and "Nifedipine" not in active
     assert "years old" in page and "Female" in page
 
