@@ -15,7 +15,8 @@ from app.delivery.forms import TripForm
 from app.delivery.models import Delivery
 from app.delivery.states import DeliveryStatus as D
 from app.extensions import db
-from app.orders.models import Order
+from app.orders.models import PAYABLE, Order
+from app.payments import operations as payment_operations
 from app.policy import patient_data, roles_required
 from app.transaction import perform
 
@@ -75,6 +76,9 @@ def trip(delivery_id: int):
         refused = lambda _error: record("delivery.action_refused", obj=delivery,  # noqa: E731
                                         patient=delivery.order.patient_id, detail=step)
         if perform(act, form=form, refused=refused):
+            if step == "picked_up":
+                # The card is captured when the parcel leaves: now, rather than at the worker's next sweep.
+                payment_operations.perform_for_payable(PAYABLE, delivery.order_id)
             if outcome and not outcome[0]:
                 flash(_("That is not the patient's code."), "danger")
             else:

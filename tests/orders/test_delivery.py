@@ -1,6 +1,8 @@
 """Delivery: packing (the cold chain in a cold box at 2–8 °C), the courier's trip, the card captured
 when the parcel leaves, excursions that stop the handover, and proof of delivery."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -156,3 +158,17 @@ def test_the_courier_records_the_trip_from_the_phone_pages(db, as_user, shop, ap
     page = rider.get(f"/deliveries/{delivery.id}").get_data(as_text=True)
     assert 'data-status="delivered"' in page and "5.5 °C" in page
     assert _db.session.get(Order, order.id).status == OrderStatus.COMPLETED
+
+
+def test_each_step_form_on_the_trip_page_sends_its_own_step_once(db, as_user, shop, approve, ordering, visit,
+                                                                  courier):
+    order, _payment = _dispensed(shop, approve, ordering, visit, INSULIN)
+    delivery = deliveries.pack(order, shop.pharmacist, courier_id=courier.id, cold_box=True, ice_packs="2",
+                               packing_temperature="5")
+    deliveries.picked_up(delivery, courier, "5")
+    _db.session.commit()
+    page = as_user(courier).get(f"/deliveries/{delivery.id}").get_data(as_text=True)
+    forms = re.findall(r'<form[^>]*data-step="(\w+)"[^>]*>(.*?)</form>', page, re.S)
+    assert [step for step, _body in forms] == ["in_transit", "delivered", "failed_attempt", "returned"]
+    for step, body in forms:  # a browser sends the first field of a name: an empty one would be a 400
+        assert re.findall(r'name="step"[^>]*value="([^"]*)"', body) == [step]
