@@ -4,9 +4,10 @@ packing action lives on the dispensing page (app/orders/staff_views.py)."""
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from app import limits
 from app.accounts.models import Role
 from app.audit.services import record
 from app.delivery import bp
@@ -21,7 +22,6 @@ from app.policy import patient_data, roles_required
 from app.transaction import perform
 
 OPEN = (D.ASSIGNED, D.PICKED_UP, D.IN_TRANSIT, D.FAILED_ATTEMPT)
-SHOWN = 50
 
 
 def _mine(delivery_id: int) -> Delivery:
@@ -33,16 +33,25 @@ def _mine(delivery_id: int) -> Delivery:
     return delivery
 
 
+def _open_deliveries(courier_id: int):
+    # ix_deliveries_courier_status (courier_id, status) finds them.
+    return select(Delivery).where(Delivery.courier_id == courier_id, Delivery.status.in_(OPEN))
+
+
 @bp.route("/")
 @roles_required(Role.COURIER)
 @patient_data
 def index():
+    # The courier's open trips, longest waiting first; a full list says how many more there are.
     mine = db.session.scalars(
-        select(Delivery).where(Delivery.courier_id == current_user.id, Delivery.status.in_(OPEN))
-        .options(joinedload(Delivery.order).joinedload(Order.patient))
-        .order_by(Delivery.packed_at, Delivery.id).limit(SHOWN)).all()
+        _open_deliveries(current_user.id).options(joinedload(Delivery.order).joinedload(Order.patient))
+        .order_by(Delivery.packed_at, Delivery.id).limit(limits.QUEUE_SHOWN)).all()
+    total = len(mine)
+    if total == limits.QUEUE_SHOWN:
+        counted = _open_deliveries(current_user.id).with_only_columns(func.count(Delivery.id))
+        total = db.session.scalar(counted)
     record("delivery.list_viewed", detail="deliveries=" + (",".join(str(d.id) for d in mine) or "-"))
-    page = render_template("delivery/index.html", deliveries=mine)
+    page = render_template("delivery/index.html", deliveries=mine, total=total)
     db.session.commit()
     return page
 

@@ -1,27 +1,60 @@
 """What the order pages read: a patient's orders, an order's payment."""
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from app.delivery.models import Delivery
+from app.delivery.states import DeliveryStatus
 from app.extensions import db
 from app.orders.models import PAYABLE, Order, OrderLine
 from app.orders.states import HOLDING_STATUSES, OrderStatus
+from app.pagination import Page, Sort, paginate
 from app.payments.models import Payment
 from app.prescribing.rules import supply_last_day
 from app.prescribing.services import local_date
 
-# A patient has a handful of orders a month; the newest fifty cover years of monthly refills.
-SHOWN = 50
+# A patient has a handful of orders a month: a page covers about two years of monthly refills.
+PAGE_SIZE = 20
+# Newest first through ix_orders_patient_placed (patient_id, placed_at, id); the id breaks ties.
+NEWEST_FIRST = Sort([Order.placed_at, Order.id], [datetime, int], descending=True)
 
 
-def for_patient(patient) -> list[Order]:
-    """The patient's newest orders with their store and lines (ix_orders_patient_placed)."""
-    return db.session.scalars(
-        select(Order).where(Order.patient_id == patient.id)
-        .options(joinedload(Order.store), selectinload(Order.lines).joinedload(OrderLine.drug))
-        .order_by(Order.placed_at.desc(), Order.id.desc()).limit(SHOWN)).all()
+def for_patient(patient, *, after: str | None = None, size: int | None = None) -> Page:
+    """A page of the patient's orders, newest first, with the store and lines each row shows."""
+    statement = (select(Order).where(Order.patient_id == patient.id)
+                 .options(joinedload(Order.store), selectinload(Order.lines).joinedload(OrderLine.drug)))
+    return paginate(statement, NEWEST_FIRST, after=after, size=size or PAGE_SIZE,
+                    key=lambda order: (order.placed_at, order.id))
+
+
+# The store's work, oldest first: what to dispense, what waits at the counter, and a parcel the courier
+# brought back (it waits for a replacement or a refund).
+AT_THE_STORE = (OrderStatus.PAID, OrderStatus.DISPENSING, OrderStatus.READY_FOR_PICKUP)
+
+
+def _at_the_store(store_id: int | None):
+    # Every status the page can list goes through ix_orders_store_status (store_id, status, placed_at);
+    # only parcels out for delivery are then narrowed to those brought back.
+    out = OrderStatus.OUT_FOR_DELIVERY
+    return (select(Order).outerjoin(Delivery, Delivery.order_id == Order.id)
+            .where(Order.store_id == store_id, Order.status.in_((*AT_THE_STORE, out)),
+                   (Order.status != out) | (Delivery.status == DeliveryStatus.RETURNED)))
+
+
+def store_queue(store_id: int | None, limit: int) -> tuple[list[Order], int]:
+    """The store's `limit` oldest orders waiting for it, with the patient, lines and delivery each row
+    shows, and how many wait in all (counted only when the list is full)."""
+    shown = db.session.scalars(
+        _at_the_store(store_id)
+        .options(joinedload(Order.patient), selectinload(Order.lines).joinedload(OrderLine.drug),
+                 joinedload(Order.delivery))
+        .order_by(Order.placed_at, Order.id).limit(limit)).unique().all()
+    total = len(shown)
+    if total == limit:
+        total = db.session.scalar(_at_the_store(store_id).with_only_columns(func.count(Order.id)))
+    return shown, total
 
 
 def holding_order(prescription_id: int) -> Order | None:

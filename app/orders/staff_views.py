@@ -7,15 +7,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from app import limits
 from app.accounts.models import Role
 from app.audit.services import record
 from app.delivery import services as deliveries
 from app.delivery.forms import PackForm
-from app.delivery.models import Delivery
-from app.delivery.states import DeliveryStatus
 from app.errors import DomainError
 from app.extensions import db
-from app.orders import bp, dispensing, returns
+from app.orders import bp, dispensing, queries, returns
 from app.orders.forms import DispenseForm, HandOverForm, ReplaceForm, TakeBackForm
 from app.orders.label_pdf import label_pdf
 from app.orders.models import PAYABLE, Dispense, Order, OrderLine
@@ -24,10 +23,6 @@ from app.patients.queries import active_allergies
 from app.payments import operations as payment_operations
 from app.policy import patient_data, roles_required
 from app.transaction import perform
-
-# The store's work: what to dispense and what waits at the counter, oldest first.
-AT_THE_STORE = (S.PAID, S.DISPENSING, S.READY_FOR_PICKUP)
-SHOWN = 50
 
 
 def _store_order(order_id: int) -> Order:
@@ -44,16 +39,9 @@ def _store_order(order_id: int) -> Order:
 @patient_data
 def store_orders():
     store_id = current_user.pharmacist_profile.home_store_id if current_user.pharmacist_profile else None
-    # A parcel the courier brought back waits here too, for a replacement or a refund.
-    brought_back = (Order.status == S.OUT_FOR_DELIVERY) & (Delivery.status == DeliveryStatus.RETURNED)
-    shown = db.session.scalars(
-        select(Order).outerjoin(Delivery, Delivery.order_id == Order.id)
-        .where(Order.store_id == store_id, Order.status.in_(AT_THE_STORE) | brought_back)
-        .options(joinedload(Order.patient), selectinload(Order.lines).joinedload(OrderLine.drug),
-                 joinedload(Order.delivery))
-        .order_by(Order.placed_at, Order.id).limit(SHOWN)).all()
+    shown, total = queries.store_queue(store_id, limits.QUEUE_SHOWN)
     record("order.store_list_viewed", detail="orders=" + (",".join(str(o.id) for o in shown) or "-"))
-    page = render_template("orders/store.html", orders=shown)
+    page = render_template("orders/store.html", orders=shown, total=total)
     db.session.commit()
     return page
 

@@ -78,10 +78,11 @@ def _to_detail(order: Order):
 @patient_data
 def index():
     patient = current_user._get_current_object()
-    listed = queries.for_patient(patient)
+    after = request.args.get("after", "")
+    listed = queries.for_patient(patient, after=after)
     record("order.list_viewed", patient=patient,
-           detail="orders=" + (",".join(str(o.id) for o in listed) or "-"))
-    page = render_template("orders/index.html", orders=listed)
+           detail="orders=" + (",".join(str(o.id) for o in listed.rows) or "-"))
+    page = render_template("orders/index.html", orders=listed.rows, page=listed, after=after)
     db.session.commit()
     return page
 
