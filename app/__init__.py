@@ -40,6 +40,7 @@ def register_extensions(app: Flask) -> None:
         i18n,
         models,  # noqa: F401  (every table on the metadata before anything uses it)
         security,
+        sessions,
     )
     from app.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
@@ -52,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     i18n.init_app(app)
     security.init_app(app)
+    sessions.init_app(app)
 
     from app.accounts import auth
 

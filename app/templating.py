@@ -136,6 +136,7 @@ def in_render_language(language: str) -> dict:
         "drug_title": partial(drug_title, language=language),
         "icd10_name": partial(icd10_name, language=language),
         "rx_status_label": partial(prescription_labels.status, language=language),
+        "rx_status": partial(prescription_labels.status_badge, language=language),
         "consultation_status_label": partial(consultation_labels.status, language=language),
         "finding_severity_label": partial(review_labels.severity, language=language),
         "lot_status_label": partial(stock_reasons.lot_status, language=language),
@@ -151,6 +152,7 @@ def init_app(app: Flask) -> None:
     # A global, not a context helper: macros imported without context (stock/_labels.html) see globals.
     app.add_template_global(stock_reasons.lot_status, "lot_status_label")
     app.add_template_global(prescription_labels.status, "rx_status_label")
+    app.add_template_global(prescription_labels.status_badge, "rx_status")
     app.add_template_global(consultation_labels.status, "consultation_status_label")
     app.add_template_global(order_labels.status, "order_status_label")
 

@@ -7,7 +7,6 @@ from app.accounts.models import Role
 from app.audit.services import record
 from app.extensions import db
 from app.orders import bp
-from app.orders.leaflet_pdf import leaflet_pdf
 from app.orders.staff_views import _store_order
 from app.orders.views import load
 from app.policy import patient_data, roles_required
@@ -26,6 +25,8 @@ def leaflet(order_id: int):
     else:
         order = load(order_id)
         record("order.leaflet_viewed", obj=order, patient=order.patient_id)
+    from app.orders.leaflet_pdf import leaflet_pdf  # reportlab loads on the first PDF, not at every start
+
     body = leaflet_pdf(order)
     db.session.commit()
     return Response(body, mimetype="application/pdf", headers={

@@ -16,7 +16,6 @@ from app.errors import DomainError
 from app.extensions import db
 from app.orders import bp, dispensing, queries, returns
 from app.orders.forms import DispenseForm, HandOverForm, ReplaceForm, TakeBackForm
-from app.orders.label_pdf import label_pdf
 from app.orders.models import PAYABLE, Dispense, Order, OrderLine
 from app.orders.states import OrderStatus as S
 from app.patients.queries import active_allergies
@@ -147,6 +146,8 @@ def label(order_id: int):
     if dispensed is None:
         abort(404)
     record("order.label_printed", obj=order, patient=order.patient_id)
+    from app.orders.label_pdf import label_pdf  # reportlab loads on the first PDF, not at every start
+
     body = label_pdf(order, dispensed)
     db.session.commit()
     return Response(body, mimetype="application/pdf", headers={
