@@ -47,6 +47,11 @@ def local_time(value) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
+def local_day(value) -> str:
+    """A stored UTC time's day in the reader's zone, as 2026-03-01."""
+    return local_time(value)[:10]
+
+
 def duration(seconds: int | None) -> str:
     if seconds is None:
         return "—"
@@ -121,8 +126,9 @@ def queue_version() -> str:
     return counts_and_version(current_user)[1] if current_user.is_authenticated else ""
 
 
-GLOBALS = (local_time, drug_title, upload_url, queue_counts, icd10_name, allergy_class_name, allergy_name,
-           allergy_severity_name, time_zone_name, masked_id_number, returned_by_pharmacist, queue_version)
+GLOBALS = (local_time, local_day, drug_title, upload_url, queue_counts, icd10_name, allergy_class_name,
+           allergy_name, allergy_severity_name, time_zone_name, masked_id_number, returned_by_pharmacist,
+           queue_version)
 
 
 @cache

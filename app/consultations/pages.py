@@ -21,6 +21,7 @@ from app.consultations.forms import (
     ReferForm,
 )
 from app.consultations.models import PAYABLE, Consultation
+from app.consultations.record import patient_record
 from app.consultations.states import ConsultationStatus
 from app.database import utcnow
 from app.extensions import db
@@ -95,7 +96,7 @@ def render_detail(consultation: Consultation, code: int = 200, **forms):
         thread=thread, messages=thread.rows if thread else [], state=state_of(consultation, payment, shown),
         poll_ms=POLL_MILLISECONDS.get("confirming" if confirming else str(consultation.status)),
         now=utcnow(),
-        record=queries.patient_record(consultation) if is_doctor else None,
+        record=patient_record(consultation, prescriptions.today()) if is_doctor else None,
         prescriptions=shown,
         message_form=forms.get("message_form") or MessageForm(formdata=None),
     )

@@ -1,7 +1,6 @@
-"""The consultations read side: lists, queues, threads, payments and the doctor's view of the patient."""
+"""The consultations read side: lists, queues, threads and payments (the record: record.py)."""
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -11,10 +10,8 @@ from app.consultations.models import PAYABLE, Consultation, ConsultationAttachme
 from app.consultations.states import ConsultationStatus
 from app.extensions import db
 from app.pagination import Page, Sort, paginate
-from app.patients.models import Allergy, Condition, ConditionStatus, PatientProfile, Upload
+from app.patients.models import Upload
 from app.payments.models import LIVE_STATUSES, Payment
-from app.prescribing.queries import history as prescription_history
-from app.prescribing.queries import today as prescribing_today
 
 S = ConsultationStatus
 PAGE_SIZE = 20
@@ -112,59 +109,3 @@ def current_payment(consultation: Consultation) -> Payment | None:
     return db.session.scalar(
         select(Payment).where(Payment.payable_type == PAYABLE, Payment.payable_id == consultation.id)
         .order_by(case((Payment.status.in_(LIVE_STATUSES), 0), else_=1), Payment.id.desc()).limit(1))
-
-
-@dataclass(frozen=True)
-class PatientRecord:
-    """What the doctor of a consultation sees of the patient: record, prescriptions and past consultations."""
-
-    profile: PatientProfile | None
-    age: int | None
-    conditions: list[Condition]
-    allergies: list[Allergy]
-    past: list[Consultation]
-    prescriptions: list = field(default_factory=list)
-    taking: list = field(default_factory=list)  # app.checks.taking.Supply, one per drug
-
-
-def age_on(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
-def _preload(model, ids) -> None:
-    """Bring these rows into the session in one query, so that the many-to-one references the record
-    lists (a prescription's condition and doctor) are found there rather than fetched one by one."""
-    if ids:
-        db.session.scalars(select(model).where(model.id.in_(ids))).all()
-
-
-def patient_record(consultation: Consultation) -> PatientRecord:
-    patient_id = consultation.patient_id
-    profile = db.session.get(PatientProfile, patient_id)
-    conditions = db.session.scalars(
-        select(Condition).where(Condition.patient_id == patient_id,
-                                Condition.status == ConditionStatus.VERIFIED)
-        .order_by(Condition.diagnosed_on.desc())).all()
-    allergies = db.session.scalars(
-        select(Allergy).where(Allergy.patient_id == patient_id, Allergy.is_active.is_(True))
-        .order_by(Allergy.created_at.desc())).all()
-    # Unpaid bookings never reached a doctor: they are not part of the clinical history.
-    past = db.session.scalars(
-        select(Consultation).where(Consultation.patient_id == patient_id, Consultation.id != consultation.id,
-                                   Consultation.status != ConsultationStatus.AWAITING_PAYMENT,
-                                   Consultation.paid_at.is_not(None))
-        .options(joinedload(Consultation.condition, innerjoin=True),
-                 joinedload(Consultation.doctor, innerjoin=True))
-        .order_by(Consultation.created_at.desc()).limit(50)).all()
-    prescriptions = prescription_history(patient_id)
-    _preload(Condition, {p.condition_id for p in prescriptions} - {c.id for c in conditions})
-    _preload(User, {p.doctor_id for p in prescriptions} - {c.doctor_id for c in past}
-             - {consultation.doctor_id})
-    age = age_on(profile.date_of_birth, date.today()) if profile else None
-    # Imported here: the reading of what the patient takes imports prescribing, whose pages import
-    # consultations (a cycle at import time).
-    from app.checks.taking import taking_now
-
-    return PatientRecord(profile=profile, age=age, conditions=list(conditions), allergies=list(allergies),
-                         past=list(past), prescriptions=prescriptions,
-                         taking=taking_now(patient_id, prescribing_today()))

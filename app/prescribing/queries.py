@@ -52,14 +52,6 @@ def for_consultation(consultation: Consultation, user) -> list[Prescription]:
     return [p for p in found if visible_to(p, user)]
 
 
-def history(patient_id: int, limit: int = 20) -> list[Prescription]:
-    """Signed, current prescriptions from every doctor: what the doctor reads in the patient record."""
-    return list(db.session.scalars(
-        select(Prescription).where(Prescription.patient_id == patient_id, Prescription.signed_at.is_not(None),
-                                   Prescription.status != S.SUPERSEDED)
-        .options(with_items()).order_by(Prescription.signed_at.desc()).limit(limit)))
-
-
 def newer_version(prescription: Prescription) -> Prescription | None:
     return db.session.scalar(select(Prescription).where(Prescription.previous_version_id == prescription.id))
 
