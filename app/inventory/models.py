@@ -88,6 +88,12 @@ class StoreServiceCity(db.Model):
     store: Mapped[Store] = relationship(back_populates="service_cities")
 
 
+# A lot with packs to sell or to assess. Literal SQL, and the queries that rely on the partial indexes
+# below use it as written: a condition with bound parameters cannot be matched to an index predicate
+# by SQLite, nor by PostgreSQL in a prepared statement's generic plan.
+LIVE_LOT_SQL = "quantity_on_hand > 0 AND status IN ('available', 'quarantined')"
+
+
 class LotStatus(StrEnum):
     AVAILABLE = "available"  # may be reserved and dispensed while in date
     QUARANTINED = "quarantined"  # may not be sold until assessed (temperature excursion, damage)
@@ -112,9 +118,12 @@ class StockLot(db.Model):
         sa.Index("ix_stock_lots_fefo", "store_id", "drug_id", "status", "expiry_date"),
         # The expiry job, and "every store holding this lot" (lot-number reuse, recalls).
         sa.Index("ix_stock_lots_status_expiry", "status", "expiry_date"),
-        # The near-expiry report in its order: for the chain, and for one store.
-        sa.Index("ix_stock_lots_expiry_store", "expiry_date", "store_id", "id"),
-        sa.Index("ix_stock_lots_store_expiry", "store_id", "expiry_date", "id"),
+        # The near-expiry report in its order, for the chain and for one store: live lots only, so that
+        # the lots that expired or ran out over the years are not stepped over on every page.
+        sa.Index("ix_stock_lots_live_expiry", "expiry_date", "store_id", "id",
+                 postgresql_where=sa.text(LIVE_LOT_SQL), sqlite_where=sa.text(LIVE_LOT_SQL)),
+        sa.Index("ix_stock_lots_store_live_expiry", "store_id", "expiry_date", "id",
+                 postgresql_where=sa.text(LIVE_LOT_SQL), sqlite_where=sa.text(LIVE_LOT_SQL)),
         sa.Index("ix_stock_lots_drug_lot", "drug_id", "lot_number"),
         # Availability across the chain: a prescription's drugs in every store, in-date lots only. Without
         # it a prepared (generic) plan ANDs in ix_stock_lots_status_expiry and reads most of that index.
