@@ -39,14 +39,15 @@ def register_extensions(app: Flask) -> None:
         database,
         i18n,
         models,  # noqa: F401  (every table on the metadata before anything uses it)
+        schema,
         security,
         sessions,
     )
-    from app.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+    from app.extensions import babel, bootstrap, csrf, db, limiter, login_manager
 
     db.init_app(app)
     database.configure_engines(app)
-    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    schema.init_app(app)  # `flask db …`: Flask-Migrate and Alembic load when a migration runs
     csrf.init_app(app)
     limiter.init_app(app)
     bootstrap.init_app(app)

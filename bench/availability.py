@@ -23,13 +23,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
 from app import create_app
 from app.extensions import db
 from app.inventory import services
 from app.inventory.availability import StoreDates, stock_by_store
 from app.inventory.models import Store, StoreServiceCity
+from app.schema import upgrade
 from config import normalise_database_url
 
 ROOT = Path(__file__).resolve().parent.parent

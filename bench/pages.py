@@ -12,11 +12,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_migrate import upgrade
 
 from app import create_app
 from app.demo import DEMO_PASSWORD, seed_demo
 from app.extensions import db
+from app.schema import upgrade
 
 
 def timed(call, repeat: int) -> tuple[float, float]:

@@ -6,13 +6,13 @@ import os
 import pytest
 import sqlalchemy as sa
 from flask import g, request_started
-from flask_migrate import upgrade
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
 from app.extensions import db as _db
 from app.extensions import limiter
+from app.schema import upgrade
 from config import normalise_database_url
 from devtools.localstripe_runner import LocalStripe
 from tests import factories

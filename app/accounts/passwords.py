@@ -5,7 +5,6 @@ from functools import cache, lru_cache
 from itertools import pairwise
 from pathlib import Path
 
-import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
@@ -60,6 +59,8 @@ def _personal_variants(item: str) -> set[str]:
     item = (item or "").lower()
     variants = {item.lstrip("+")}
     if item.startswith("+"):
+        import phonenumbers  # loaded on first use: see app.accounts.phones
+
         with suppress(phonenumbers.NumberParseException):
             variants.add(str(phonenumbers.parse(item).national_number))
     return variants

@@ -1,7 +1,8 @@
 """Phone numbers: parsed with phonenumbers and stored in E.164."""
 
-import phonenumbers
 from flask import current_app
+
+# phonenumbers (its metadata for every region) loads with the first number parsed, not at every start.
 
 
 class InvalidPhone(ValueError):
@@ -10,6 +11,8 @@ class InvalidPhone(ValueError):
 
 def to_e164(raw: str, region: str | None = None) -> str:
     """Parse what a user typed ('138 0013 8000', '+86 138…') into '+8613800138000'."""
+    import phonenumbers
+
     region = region or current_app.config.get("PHONE_DEFAULT_REGION", "CN")
     try:
         parsed = phonenumbers.parse(raw.strip(), region)

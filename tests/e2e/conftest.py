@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import stripe
-from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -22,6 +21,7 @@ from app.drugs import services as drug_catalogue
 from app.extensions import db, limiter
 from app.patients.models import Condition, ConditionStatus, UploadPurpose
 from app.patients.uploads import save_upload
+from app.schema import upgrade
 from tests import factories
 from tests.consultations.conftest import Flow, upload_file
 from tests.fuzz_world import World

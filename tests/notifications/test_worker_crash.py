@@ -22,13 +22,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
 from app import create_app
 from app.database import utcnow
 from app.extensions import db
 from app.notifications.models import OutboundSms, SmsStatus
 from app.notifications.services import REDACTED, queue_sms
+from app.schema import upgrade
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 60
