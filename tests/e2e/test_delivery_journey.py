@@ -27,10 +27,9 @@ from app.orders.models import Dispense, Order
 from app.outbox.models import OutboxEvent
 from app.patients.models import Address, Condition
 from app.payments.models import OperationKind, Payment, PaymentOperation, PaymentStatus
-from app.prescribing import services as rx
-from app.review import services as review
 from tests import factories
 from tests.e2e.pages import fits_the_screen, open_menu, sign_in, sign_out
+from tests.e2e.prescriptions import approved_prescription
 
 pytestmark = pytest.mark.e2e
 
@@ -85,13 +84,8 @@ def approved(live_app, consultation, request):
         lot_number = f"E2E-COLD-{lang.upper()}-{store.id}"
         inventory.receive(store, drug, lot_number, (utcnow() + timedelta(days=400)).date(), 10, 9000, counter,
                           arrival_temperature=5)
-        prescription = rx.start(visit, visit.doctor, condition_id=visit.condition_id)
-        rx.add_item(prescription, visit.doctor, drug_id=drug.id, dose="10", dose_unit="IU", frequency="QD",
-                    duration_days=7)
-        review.submit(rx.sign(prescription, visit.doctor, factories.PASSWORD))
-        reviewer = factories.make_user("pharmacist")
-        review.claim(prescription, reviewer)
-        review.decide(prescription, reviewer, "approved")
+        prescription = approved_prescription(visit, drug, dose="10", dose_unit="IU", frequency="QD",
+                                             duration_days=7)
         db.session.commit()
         found = dict(prescription=prescription.id, store=store.id, lot=lot_number, patient=patient_email,
                      counter=counter.email, courier=rider.email, courier_id=rider.id,

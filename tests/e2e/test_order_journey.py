@@ -19,10 +19,9 @@ from app.extensions import db
 from app.inventory import services as inventory
 from app.orders.models import Order
 from app.payments.models import Payment, PaymentStatus
-from app.prescribing import services as rx
-from app.review import services as review
 from tests import factories
 from tests.e2e.pages import fits_the_screen, open_menu, sign_in, sign_out
+from tests.e2e.prescriptions import approved_prescription
 
 pytestmark = pytest.mark.e2e
 
@@ -54,13 +53,8 @@ def approved(live_app, consultation, request):
         counter.pharmacist_profile.home_store_id = store.id
         lot_number = f"E2E-ORDER-{lang.upper()}-{store.id}"
         inventory.receive(store, drug, lot_number, (utcnow() + timedelta(days=400)).date(), 10, 2000, counter)
-        prescription = rx.start(visit, visit.doctor, condition_id=visit.condition_id)
-        rx.add_item(prescription, visit.doctor, drug_id=drug.id, dose="5", dose_unit="mg", frequency="QD",
-                    duration_days=7)
-        review.submit(rx.sign(prescription, visit.doctor, factories.PASSWORD))
-        reviewer = factories.make_user("pharmacist")
-        review.claim(prescription, reviewer)
-        review.decide(prescription, reviewer, "approved")
+        prescription = approved_prescription(visit, drug, dose="5", dose_unit="mg", frequency="QD",
+                                             duration_days=7)
         db.session.commit()
         found = dict(prescription=prescription.id, store=store.id, lot=lot_number, patient=patient_email,
                      counter=counter.email, code=f"{drug.traceability_prefix}{store.id:013d}")

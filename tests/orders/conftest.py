@@ -49,6 +49,15 @@ def shop(db, visit, pharmacists):  # noqa: F811
 
 
 @pytest.fixture
+def courier(shop):
+    """A courier of the shop."""
+    rider = factories.make_user("courier", display_name="Rider Li")
+    rider.courier_profile.home_store_id = shop.store.id
+    _db.session.commit()
+    return rider
+
+
+@pytest.fixture
 def approve(sign, pharmacists):  # noqa: F811
     """Sign the lines and have a pharmacist approve them."""
 

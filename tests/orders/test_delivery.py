@@ -24,14 +24,6 @@ pytestmark = pytest.mark.usefixtures("coded")  # every drug here has a product c
 INSULIN = ("INSULIN-GLARGINE-300IU-PEN", {"dose": "10", "dose_unit": "IU"})
 
 
-@pytest.fixture
-def courier(shop):
-    rider = factories.make_user("courier", display_name="Rider Li")
-    rider.courier_profile.home_store_id = shop.store.id
-    _db.session.commit()
-    return rider
-
-
 def _dispensed(shop, approve, ordering, visit, *lines):
     visit.drugs["INSULIN-GLARGINE-300IU-PEN"].traceability_prefix = "8690003"
     prescription = approve(*lines)

@@ -30,14 +30,6 @@ def small_lists(monkeypatch):
 
 
 @pytest.fixture
-def courier(shop):
-    rider = factories.make_user("courier", display_name="Rider Wu")
-    rider.courier_profile.home_store_id = shop.store.id
-    _db.session.commit()
-    return rider
-
-
-@pytest.fixture
 def paid_orders(shop, approve, ordering):
     """`paid_orders(n)`: n more paid pickup orders at the shop, each its own approved prescription."""
 

@@ -20,7 +20,7 @@ from app.payments import services as payments
 from app.templating import yuan
 from tests import factories
 from tests.orders.conftest import home_address
-from tests.orders.test_delivery import INSULIN, courier  # noqa: F401  (fixture)
+from tests.orders.test_delivery import INSULIN
 from tests.orders.test_dispensing import EVERY_CHECK, _lot, code, coded  # noqa: F401  (fixture)
 from tests.query_budget import count_statements
 
@@ -324,7 +324,7 @@ def test_refunds_and_cancelled_authorizations_are_counted_with_their_amounts(
 
 
 def test_a_cold_chain_excursion_is_listed_open_then_resolved(db, client, login_as, shop, approve, ordering,
-                                                             visit, courier):  # noqa: F811
+                                                             visit, courier):
     visit.drugs["INSULIN-GLARGINE-300IU-PEN"].traceability_prefix = "8690003"
     prescription = approve(INSULIN)
     order, _payment = ordering.paid(prescription, shop.store, fulfilment="delivery",

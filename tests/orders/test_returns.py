@@ -21,7 +21,7 @@ from app.payments import operations
 from app.payments.models import OperationKind, PaymentOperation, PaymentStatus
 from tests import factories
 from tests.orders.conftest import home_address
-from tests.orders.test_delivery import INSULIN, courier  # noqa: F401  (fixture)
+from tests.orders.test_delivery import INSULIN
 from tests.orders.test_dispensing import EVERY_CHECK, _lot, code, coded  # noqa: F401  (fixture)
 from tests.orders.test_money_and_stock import _operations, _texts
 
@@ -42,7 +42,7 @@ def _dispensed(shop, approve, ordering, visit, *lines, fulfilment="delivery", se
     return order, payment
 
 
-def _on_the_road(shop, order, courier):  # noqa: F811
+def _on_the_road(shop, order, courier):
     delivery = deliveries.pack(order, shop.pharmacist, courier_id=courier.id, cold_box=True, ice_packs="2",
                                packing_temperature="4.5")
     deliveries.picked_up(delivery, courier, "5.0")
@@ -56,12 +56,12 @@ def _movements(lot, kind) -> list[int]:
         StockMovement.lot_id == lot.id, StockMovement.kind == kind).order_by(StockMovement.id)))
 
 
-def _packing(courier) -> dict:  # noqa: F811
+def _packing(courier) -> dict:
     return dict(courier_id=courier.id, cold_box=True, ice_packs="2", packing_temperature="5.0")
 
 
 def test_an_excursion_is_resolved_by_a_replacement_and_only_then_delivered(db, shop, approve, ordering, visit,
-                                                                          courier, flow):  # noqa: F811
+                                                                          courier, flow):
     order, payment = _dispensed(shop, approve, ordering, visit, INSULIN)
     delivery = _on_the_road(shop, order, courier)
     lot = _lot(shop.store, visit.drugs["INSULIN-GLARGINE-300IU-PEN"])
@@ -116,7 +116,7 @@ def test_an_excursion_is_resolved_by_a_replacement_and_only_then_delivered(db, s
     assert events == ["medication.dispensed", "medication.lots_replaced"]
 
 
-def test_a_second_excursion_on_the_new_trip_is_recorded_again(db, shop, approve, ordering, visit, courier):  # noqa: F811
+def test_a_second_excursion_on_the_new_trip_is_recorded_again(db, shop, approve, ordering, visit, courier):
     order, _payment = _dispensed(shop, approve, ordering, visit, INSULIN)
     delivery = _on_the_road(shop, order, courier)
     deliveries.in_transit(delivery, courier, "8.1")
@@ -134,7 +134,7 @@ def test_a_second_excursion_on_the_new_trip_is_recorded_again(db, shop, approve,
 
 @pytest.mark.parametrize(("reading", "excursion"),
                          [("2.0", False), ("8.0", False), ("1.9", True), ("8.1", True)])
-def test_an_excursion_starts_just_outside_2_to_8_degrees(db, shop, approve, ordering, visit, courier,  # noqa: F811
+def test_an_excursion_starts_just_outside_2_to_8_degrees(db, shop, approve, ordering, visit, courier,
                                                          reading, excursion):
     order, _payment = _dispensed(shop, approve, ordering, visit, INSULIN)
     delivery = _on_the_road(shop, order, courier)
@@ -171,7 +171,7 @@ def test_a_pickup_order_taken_back_goes_to_quarantine_and_the_card_is_never_char
     assert f"order {order.id} was cancelled" in text
 
 
-def test_a_captured_delivery_brought_back_is_refunded_once(db, shop, approve, ordering, visit, courier):  # noqa: F811
+def test_a_captured_delivery_brought_back_is_refunded_once(db, shop, approve, ordering, visit, courier):
     order, payment = _dispensed(shop, approve, ordering, visit)
     delivery = deliveries.pack(order, shop.pharmacist, courier_id=courier.id)
     deliveries.picked_up(delivery, courier)
@@ -191,7 +191,7 @@ def test_a_captured_delivery_brought_back_is_refunded_once(db, shop, approve, or
     assert _db.session.get(Order, order.id).status == OrderStatus.REFUNDED
 
 
-def test_a_parcel_still_with_the_courier_cannot_be_taken_back(db, shop, approve, ordering, visit, courier):  # noqa: F811
+def test_a_parcel_still_with_the_courier_cannot_be_taken_back(db, shop, approve, ordering, visit, courier):
     order, _payment = _dispensed(shop, approve, ordering, visit)
     delivery = deliveries.pack(order, shop.pharmacist, courier_id=courier.id)
     deliveries.picked_up(delivery, courier)
@@ -203,7 +203,7 @@ def test_a_parcel_still_with_the_courier_cannot_be_taken_back(db, shop, approve,
 
 
 def test_a_packed_parcel_not_yet_collected_is_unpacked_when_cancelled(db, shop, approve, ordering, visit,
-                                                                      courier):  # noqa: F811
+                                                                      courier):
     order, _payment = _dispensed(shop, approve, ordering, visit)
     delivery = deliveries.pack(order, shop.pharmacist, courier_id=courier.id)
     _db.session.commit()
@@ -214,7 +214,7 @@ def test_a_packed_parcel_not_yet_collected_is_unpacked_when_cancelled(db, shop, 
 
 
 def test_a_spoiled_parcel_cancelled_is_written_off_not_quarantined(db, shop, approve, ordering, visit,
-                                                                   courier):  # noqa: F811
+                                                                   courier):
     order, _payment = _dispensed(shop, approve, ordering, visit, INSULIN)
     delivery = _on_the_road(shop, order, courier)
     deliveries.in_transit(delivery, courier, "12.0")
@@ -292,7 +292,7 @@ def test_only_a_pharmacist_of_the_store_takes_an_order_back(db, as_user, shop, a
 
 
 def test_the_store_sees_a_returned_parcel_and_replaces_it_from_its_pages(db, as_user, shop, approve, ordering,
-                                                                         visit, courier):  # noqa: F811
+                                                                         visit, courier):
     order, _payment = _dispensed(shop, approve, ordering, visit, INSULIN)
     delivery = _on_the_road(shop, order, courier)
     rider = as_user(courier)
