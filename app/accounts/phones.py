@@ -2,8 +2,6 @@
 
 from flask import current_app
 
-# phonenumbers (its metadata for every region) loads with the first number parsed, not at every start.
-
 
 class InvalidPhone(ValueError):
     pass
@@ -11,7 +9,7 @@ class InvalidPhone(ValueError):
 
 def to_e164(raw: str, region: str | None = None) -> str:
     """Parse what a user typed ('138 0013 8000', '+86 138…') into '+8613800138000'."""
-    import phonenumbers
+    import phonenumbers  # its metadata for every region loads with the first number, not at every start
 
     region = region or current_app.config.get("PHONE_DEFAULT_REGION", "CN")
     try:

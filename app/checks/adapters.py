@@ -17,6 +17,7 @@ from app.checks.knowledge import KnowledgeBase
 from app.database import utcnow
 from app.drugs.models import Drug, DrugIngredient
 from app.extensions import db
+from app.patients.identity import age_on
 from app.patients.models import Allergy, AllergyKind, Condition, ConditionStatus
 from app.prescribing.models import Prescription, PrescriptionItem
 from app.prescribing.services import local_date
@@ -58,9 +59,6 @@ def line_from_item(item: PrescriptionItem) -> Line:
 def lines_from_prescription(prescription: Prescription) -> list[Line]:
     return [line_from_item(item) for item in sorted(prescription.items, key=lambda i: i.position)]
 
-
-def _age(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def resolve_allergen(substance: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -119,7 +117,7 @@ def build_context(patient, *, today: date | None = None, exclude: Prescription |
         .order_by(Condition.icd10_code)).all()
     return PatientContext(
         allergies=_allergies(patient.id), condition_codes=tuple(dict.fromkeys(conditions)),
-        age=_age(profile.date_of_birth, today) if profile else None,
+        age=age_on(profile.date_of_birth, today) if profile else None,
         sex=str(profile.sex) if profile else None,
         active_medications=(*active_medications(patient.id, today, taking.version_chain(exclude)),
                             *extra_active))

@@ -19,6 +19,7 @@ from app.consultations.models import Consultation
 from app.consultations.states import ConsultationStatus
 from app.drugs.models import Drug
 from app.extensions import db
+from app.patients.identity import age_on
 from app.patients.models import Allergy, Condition, ConditionStatus, PatientProfile
 from app.prescribing.models import Prescription, PrescriptionItem
 from app.prescribing.states import PrescriptionStatus
@@ -92,9 +93,6 @@ class PatientRecord:
     prescriptions: list[RecordPrescription] = field(default_factory=list)
     taking: list = field(default_factory=list)  # app.checks.taking.Supply, one per drug
 
-
-def age_on(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 # Statements built once with bound parameters: building them showed in the profile of the page.

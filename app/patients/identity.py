@@ -12,6 +12,12 @@ from wtforms.fields.choices import SelectChoice
 
 from app.errors import DomainError
 
+
+def age_on(born: date, today: date) -> int:
+    """Whole years of age on `today` (a birthday on 29 February counts from 1 March in other years)."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
 # The zones the chain's patients and stores live in: first in every list, under the names people use.
 ZONES_IN_USE = {
     "Asia/Shanghai": _l("China Standard Time (Shanghai)"),

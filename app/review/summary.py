@@ -1,13 +1,13 @@
 """The patient's record as the review page summarises it: age and sex, allergies, what they take now."""
 
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 
 from sqlalchemy import bindparam, select
 
 from app.database import utcnow
 from app.extensions import db
+from app.patients.identity import age_on
 from app.patients.models import Allergy
 from app.prescribing.models import Prescription
 from app.prescribing.services import local_date
@@ -32,9 +32,6 @@ def _allergies():
             .where(Allergy.patient_id == bindparam("patient_id"), Allergy.is_active).order_by(Allergy.id))
 
 
-def _age(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
 
 def for_review(prescription: Prescription, earlier: list[Prescription]) -> Summary:
     """The record of the prescription's patient beside it; neither it nor the versions it replaces
@@ -47,7 +44,7 @@ def for_review(prescription: Prescription, earlier: list[Prescription]) -> Summa
     patient = prescription.patient
     profile = patient.patient_profile
     return Summary(
-        age=_age(profile.date_of_birth, today) if profile else None,
+        age=age_on(profile.date_of_birth, today) if profile else None,
         sex=str(profile.sex) if profile else None,
         allergies=db.session.execute(_allergies(), {"patient_id": patient.id}).all(),
         active_medications=taking_now(patient.id, today, {prescription.id, *(v.id for v in earlier)}))

@@ -8,12 +8,10 @@ outbox row for the data platform agree at the end."""
 import json
 import re
 from datetime import timedelta
-from io import BytesIO
 
 import pytest
 from babel.support import Translations
 from playwright.sync_api import Page, expect
-from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from app.consultations.models import Consultation
@@ -29,7 +27,7 @@ from app.patients.models import Address, Condition
 from app.payments.models import OperationKind, Payment, PaymentOperation, PaymentStatus
 from tests import factories
 from tests.e2e.pages import fits_the_screen, open_menu, sign_in, sign_out
-from tests.e2e.prescriptions import approved_prescription
+from tests.e2e.prescriptions import approved_prescription, dispense_at_counter, pay_at_store, printed_label
 
 pytestmark = pytest.mark.e2e
 
@@ -127,13 +125,7 @@ def test_cold_chain_delivery_from_order_to_confirmed_receipt(page: Page, live_ap
     page.locator("#order-medicines").click()
     page.locator("#choose-delivery").click()
     expect(page.locator("#address")).to_be_visible()
-    store = page.locator(f'[data-store-id="{approved["store"]}"]')
-    expect(store.locator("[data-ready=now]")).to_be_visible()
-    assert fits_the_screen(page)
-    store.get_by_role("button", name=re.compile("^" + re.escape(text["here"]))).click()
-    page.get_by_label(text["card"]).check()
-    page.get_by_role("button", name=text["pay"], exact=True).click()
-    expect(page.locator("#order-status")).to_have_attribute("data-status", "paid", timeout=30_000)
+    pay_at_store(page, approved["store"], text)
     expect(page.locator("#order-fulfilment")).to_have_text(text["delivery"])
     facts = _facts(live_app, approved["prescription"])
     assert facts["payment"] == PaymentStatus.AUTHORIZED and facts["captures"] == 0  # held, not charged
@@ -141,21 +133,10 @@ def test_cold_chain_delivery_from_order_to_confirmed_receipt(page: Page, live_ap
 
     # The store's pharmacist scans each pen, ticks the checklist, prints the label and packs the parcel.
     sign_in(page, live_server, approved["counter"])
-    open_menu(page)
-    page.locator("#main-nav").get_by_role("link", name=text["store"]).click()
-    page.locator(f'#store-orders a[data-order-id="{facts["order"]}"]').click()
-    [line] = page.locator("fieldset[data-line-id]").all()
-    line.get_by_label(text["lot"]).fill(approved["lot"])
     codes = [f"{approved['prefix']}{approved['store'] * 1000 + n:013d}" for n in range(facts["packs"])]
-    line.locator("textarea").fill("\n".join(codes))
-    for box in page.locator("#checklist input[type=checkbox]").all():
-        box.check()
-    assert fits_the_screen(page)
-    page.get_by_role("button", name=text["dispense"], exact=True).click()
+    dispense_at_counter(page, text, facts["order"], approved["lot"], codes)
     expect(page.locator("#dispensed-packs")).to_contain_text(codes[0])
-    label = page.request.get(live_server + page.get_by_role("link", name=text["label"]).get_attribute("href"))
-    assert label.ok and label.headers["content-type"] == "application/pdf"
-    printed = "".join(p.extract_text() for p in PdfReader(BytesIO(label.body())).pages)
+    printed = printed_label(page, live_server, text)
     assert text["directions"] in printed and approved["lot"] in printed
     pack = page.locator("#pack-form")
     pack.locator("#courier_id").select_option(str(approved["courier_id"]))

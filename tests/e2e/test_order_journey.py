@@ -3,13 +3,10 @@ prescription from a store and pays with the test card (localstripe signs the web
 pharmacist types the lot and scans the pack's traceability code, ticks the checklist, prints the
 label (a PDF in the patient's language) and hands the medicines over against the patient's code."""
 
-import re
 from datetime import timedelta
-from io import BytesIO
 
 import pytest
 from playwright.sync_api import Page, expect
-from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.consultations.models import Consultation
@@ -20,8 +17,8 @@ from app.inventory import services as inventory
 from app.orders.models import Order
 from app.payments.models import Payment, PaymentStatus
 from tests import factories
-from tests.e2e.pages import fits_the_screen, open_menu, sign_in, sign_out
-from tests.e2e.prescriptions import approved_prescription
+from tests.e2e.pages import fits_the_screen, sign_in, sign_out
+from tests.e2e.prescriptions import approved_prescription, dispense_at_counter, pay_at_store, printed_label
 
 pytestmark = pytest.mark.e2e
 
@@ -79,14 +76,7 @@ def test_order_pay_dispense_label_and_hand_over(page: Page, live_app, live_serve
     sign_in(page, live_server, approved["patient"])
     page.goto(f"{live_server}/prescriptions/{approved['prescription']}")
     page.locator("#order-medicines").click()
-    store = page.locator(f'[data-store-id="{approved["store"]}"]')
-    expect(store.locator("[data-ready=now]")).to_be_visible()
-    assert fits_the_screen(page)
-    store.get_by_role("button", name=re.compile("^" + re.escape(text["here"]))).click()
-    page.get_by_label(text["card"]).check()
-    page.get_by_role("button", name=text["pay"], exact=True).click()
-    # Only the webhook, signed by localstripe, marks it paid; the page looks again by itself.
-    expect(page.locator("#order-status")).to_have_attribute("data-status", "paid", timeout=30_000)
+    pay_at_store(page, approved["store"], text)
     assert fits_the_screen(page)
     order_id, _code, status = _order(live_app, approved["prescription"])
     assert status == PaymentStatus.AUTHORIZED  # held, not yet charged
@@ -94,20 +84,9 @@ def test_order_pay_dispense_label_and_hand_over(page: Page, live_app, live_serve
 
     # The store's pharmacist dispenses it: lot typed, the pack's code scanned, every check ticked.
     sign_in(page, live_server, approved["counter"])
-    open_menu(page)
-    page.locator("#main-nav").get_by_role("link", name=text["store"]).click()
-    page.locator(f'#store-orders a[data-order-id="{order_id}"]').click()
-    [line] = page.locator("fieldset[data-line-id]").all()
-    line.get_by_label(text["lot"]).fill(approved["lot"])
-    line.locator("textarea").fill(approved["code"])
-    for box in page.locator("#checklist input[type=checkbox]").all():
-        box.check()
-    assert fits_the_screen(page)
-    page.get_by_role("button", name=text["dispense"], exact=True).click()
+    dispense_at_counter(page, text, order_id, approved["lot"], [approved["code"]])
     expect(page.locator("#order-status")).to_have_attribute("data-status", "ready_for_pickup")
-    label = page.request.get(live_server + page.get_by_role("link", name=text["label"]).get_attribute("href"))
-    assert label.ok and label.headers["content-type"] == "application/pdf"
-    printed = "".join(p.extract_text() for p in PdfReader(BytesIO(label.body())).pages)
+    printed = printed_label(page, live_server, text)
     assert text["directions"] in printed and approved["lot"] in printed
 
     # At the counter the patient's code hands the medicines over; the card is charged then.
