@@ -25,6 +25,8 @@ LOCAL_STRIPE_VALUES = {
     "whsec_testing_only",
 }
 STRIPE_SETTINGS = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
+TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID",
+                   "TWILIO_FROM_NUMBER", "TWILIO_API_BASE")
 MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # Limiter stores that every worker process on every host sees alike.
@@ -116,8 +118,30 @@ class Config:
     # Reverse proxies in front of the app that append to X-Forwarded-For; 0 trusts no header.
     TRUSTED_PROXY_COUNT = 0
 
+    # log (development: messages in the log), file (crash rehearsals), twilio (production, and
+    # `make run` against the local stand-in devtools/twilio_fake.py).
     SMS_BACKEND = "log"
     SMS_MAX_ATTEMPTS = 5
+    TWILIO_ACCOUNT_SID = ""
+    TWILIO_AUTH_TOKEN = ""
+    TWILIO_MESSAGING_SERVICE_SID = ""
+    TWILIO_FROM_NUMBER = ""
+    TWILIO_API_BASE = ""  # empty: Twilio itself
+    TWILIO_TIMEOUT_SECONDS = 10
+    # The address patients' phones and Twilio reach the app at: status callbacks and inbound
+    # messages are signed against it, and SMS links point to it.
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # Messages each worker hands to the provider per second (0: as fast as it answers). The account's
+    # rate is this times the number of workers; Twilio queues what exceeds the sender's own limit.
+    SMS_SEND_RATE = 50
+    # No reminder or notice goes out in these local hours unless the patient chose that dose time;
+    # one-time codes are never held.
+    SMS_QUIET_START = "21:00"
+    SMS_QUIET_END = "08:00"
+    # The refill reminder goes this many days before a supply's last day (and another on it).
+    REMINDER_REFILL_DAYS = 5
+    # A reply of 1 / 2 answers the latest dose reminder sent within this many hours.
+    DOSE_REPLY_HOURS = 12
     VERIFICATION_CODE_TTL_SECONDS = 10 * 60
     VERIFICATION_CODE_MAX_ATTEMPTS = 5
     PHONE_DEFAULT_REGION = "CN"
@@ -194,11 +218,16 @@ class Config:
         if os.environ.get("SECRET_KEY"):
             settings["SECRET_KEY"] = os.environ["SECRET_KEY"]
         for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
-                     "STRIPE_API_BASE", "UPLOAD_FOLDER"):
+                     "STRIPE_API_BASE", "UPLOAD_FOLDER", "SMS_BACKEND", *TWILIO_SETTINGS, "PUBLIC_BASE_URL"):
             if name in os.environ:
                 settings[name] = os.environ[name]
         if os.environ.get("RATELIMIT_STORAGE_URI"):
             settings["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URI"]
+        if os.environ.get("SMS_SEND_RATE"):
+            try:
+                settings["SMS_SEND_RATE"] = float(os.environ["SMS_SEND_RATE"])
+            except ValueError:
+                raise ConfigError("SMS_SEND_RATE must be a number of messages per second.") from None
         if os.environ.get("TRUSTED_PROXY_COUNT"):
             count = os.environ["TRUSTED_PROXY_COUNT"].strip()
             if not (count.isascii() and count.isdigit() and int(count) <= 10):

@@ -76,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     from app.payments import bp as payments_bp
     from app.prescribing import bp as prescribing_bp
     from app.review import bp as review_bp
+    from app.sms import bp as sms_bp
     from app.stock import bp as stock_bp
 
     templating.init_app(app)
@@ -94,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(stock_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(delivery_bp)
+    app.register_blueprint(sms_bp)
 
 
 def register_integrations(app: Flask) -> None:

@@ -3,6 +3,7 @@
 import click
 from flask import Flask, current_app
 
+from app.adherence.cli import adherence
 from app.benchdata.cli import bench
 from app.checks.cli import checks
 from app.extensions import db
@@ -11,6 +12,7 @@ from app.payments.cli import payments
 
 
 def register(app: Flask) -> None:
+    app.cli.add_command(adherence)
     app.cli.add_command(bench)
     app.cli.add_command(checks)
     app.cli.add_command(inventory)

@@ -25,10 +25,11 @@ from app.inventory.models import (  # noqa: F401
     Store,
     StoreServiceCity,
 )
-from app.notifications.models import OutboundSms  # noqa: F401
+from app.notifications.models import OutboundSms, SmsOptOut  # noqa: F401
 from app.orders.models import Dispense, DispensedPack, Order, OrderLine  # noqa: F401
 from app.outbox.models import OutboxEvent  # noqa: F401
 from app.patients.models import Address, Allergy, Condition, Consent, PatientProfile, Upload  # noqa: F401
 from app.payments.models import Payment, Refund, StripeEvent  # noqa: F401
 from app.prescribing.models import Prescription, PrescriptionItem  # noqa: F401
+from app.reminders.models import DoseReminder, ReminderLine, ReminderPreference  # noqa: F401
 from app.review.models import CheckFinding, PrescriptionReview  # noqa: F401

@@ -47,6 +47,13 @@ class StateMachine:
         return (sa.update(model).where(model.id == ident, column.in_(self.sources(target)))
                 .values({self.attribute: target, **values}).execution_options(synchronize_session=False))
 
+    def guarded_update_many(self, model, condition, target, **values):
+        """guarded_update for every row matching `condition` (a bulk withdrawal): rows in a state
+        from which `target` may not be reached are left as they are."""
+        column = getattr(model, self.attribute)
+        return (sa.update(model).where(condition, column.in_(self.sources(target)))
+                .values({self.attribute: target, **values}).execution_options(synchronize_session=False))
+
     def terminal(self) -> frozenset:
         return frozenset(state for state, targets in self.transitions.items() if not targets)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFERRED = ("alembic", "flask_migrate", "mako", "pygments", "reportlab", "PIL", "segno", "pypdf",
-            "phonenumbers", "stripe", "twilio", "app.benchdata.generator")
+            "phonenumbers", "stripe", "twilio", "pygal", "app.benchdata.generator")
 PROBE = ("import json, sys; from app import create_app; create_app('testing'); "
          f"print(json.dumps(sorted(m for m in {DEFERRED!r} if m in sys.modules)))")
 

@@ -31,6 +31,7 @@ from app.orders.services import locked
 from app.orders.states import MACHINE as ORDERS
 from app.orders.states import OrderStatus as S
 from app.payments import services as payments
+from app.reminders import plans as reminder_plans
 
 NOT_THEIRS = _l("This delivery is assigned to another courier.")
 
@@ -252,6 +253,7 @@ def delivered(delivery: Delivery, courier, *, code: str = "", recipient: str = "
     record("delivery.delivered", obj=delivery, patient=order.patient_id, actor=courier,
            detail="code" if typed else f"recipient={recipient}; {relationship}")
     notices.delivered(order)
+    reminder_plans.record_received(order)
     return True
 
 

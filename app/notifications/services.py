@@ -4,7 +4,8 @@ import logging
 import os
 import secrets
 import socket
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -13,7 +14,7 @@ from sqlalchemy import and_, or_, select, update
 from app.database import claim, utcnow
 from app.extensions import db
 from app.integrations import sms
-from app.notifications.models import OutboundSms, SmsStatus
+from app.notifications.models import IGNORES_OPT_OUT, OutboundSms, SmsKind, SmsOptOut, SmsStatus
 from app.notifications.states import MACHINE
 
 log = logging.getLogger(__name__)
@@ -21,18 +22,46 @@ REDACTED = "[redacted after sending]"
 REDACTED_UNSENT = "[redacted: the code expired before it was sent]"
 
 
-def queue_sms(
-    *, to_phone: str, template: str, locale: str, user=None, sensitive: bool = False, **context
-) -> OutboundSms:
-    """Add an outbox row to the caller's transaction; nothing leaves until the worker runs."""
+def render_body(template: str, locale: str, *, footer: bool = True, **context) -> str:
+    """The message in the recipient's language, ending with the opt-out hint (templates/sms/_footer.txt);
+    only the reply confirming an opt-out goes without it."""
     with force_locale(locale):
         body = render_template(f"sms/{template}.txt", **context).strip()
+        if footer:
+            body += " " + render_template("sms/_footer.txt").strip()
+    return body
+
+
+def opted_out(phone: str) -> bool:
+    return db.session.get(SmsOptOut, phone) is not None
+
+
+def queue_sms(
+    *, to_phone: str, template: str, locale: str, user=None, sensitive: bool = False,
+    kind: SmsKind | None = None, send_at: datetime | None = None, **context
+) -> OutboundSms | None:
+    """Add an outbox row to the caller's transaction; nothing leaves until the worker runs.
+
+    A one-time code goes at once; anything else is not queued for a number that opted out, and waits
+    for the end of the recipient's quiet hours when it falls inside them (`send_at`, default now).
+    """
+    kind = kind or (SmsKind.CODE if sensitive else SmsKind.NOTICE)
+    if kind not in IGNORES_OPT_OUT and opted_out(to_phone):
+        return None
+    due = send_at or utcnow()
+    if kind != SmsKind.CODE and user is not None:
+        from app.reminders.quiet import outside_quiet_hours
+
+        due = outside_quiet_hours(due, getattr(user, "time_zone", None))
     message = OutboundSms(
         user_id=getattr(user, "id", None),
         to_phone=to_phone,
         purpose=template,
-        body=body,
+        kind=kind,
+        body=render_body(template, locale, **context),
         is_sensitive=sensitive,
+        scheduled_for=due,
+        next_attempt_at=due,
     )
     db.session.add(message)
     db.session.flush()
@@ -84,7 +113,14 @@ def take_due(limit: int, claimant: str) -> list[OutboundSms]:
     )
     rows = db.session.scalars(claim(statement, db.engine.dialect.name)).all()
     max_attempts = current_app.config["SMS_MAX_ATTEMPTS"]
+    stopped = _opted_out_among({m.to_phone for m in rows if m.kind not in IGNORES_OPT_OUT})
     for message in rows:
+        if message.kind not in IGNORES_OPT_OUT and message.to_phone in stopped:
+            # The number answered STOP after this was queued: it never leaves.
+            MACHINE.move(message, SmsStatus.CANCELLED)
+            message.last_error = "the recipient opted out"
+            message.lease_expires_at = None
+            continue
         if message.status == SmsStatus.SENDING:
             log.warning("SMS %s: lease of %s lapsed; claiming it again", message.id, message.claimed_by)
             if message.attempts >= max_attempts:
@@ -98,6 +134,12 @@ def take_due(limit: int, claimant: str) -> list[OutboundSms]:
         message.lease_expires_at = _lease_until(now)
     db.session.flush()
     return rows
+
+
+def _opted_out_among(phones: set[str]) -> set[str]:
+    if not phones:
+        return set()
+    return set(db.session.scalars(select(SmsOptOut.phone).where(SmsOptOut.phone.in_(phones))))
 
 
 def begin_attempt(message_id: int, claimant: str) -> bool:
@@ -144,15 +186,18 @@ def record_sent(message_id: int, claimant: str, provider_message_id: str) -> Non
     db.session.flush()
 
 
-def record_failure(message_id: int, claimant: str, error: str) -> None:
-    """The provider refused: queue the message again with a growing delay, or give up."""
+def record_failure(message_id: int, claimant: str, error: str, *, code: int | None = None,
+                   permanent: bool = False) -> None:
+    """The provider refused: queue the message again with a growing delay, or give up (at once when
+    the refusal is permanent: the number opted out at the carrier, is invalid or not a mobile)."""
     message = _locked(message_id)
     if message.status != SmsStatus.SENDING or message.claimed_by != claimant:
         return  # no longer ours: whoever holds it now decides
     message.last_error = error[:255]
+    message.error_code = code
     message.lease_expires_at = None
     message.claimed_by = None
-    if message.attempts >= current_app.config["SMS_MAX_ATTEMPTS"]:
+    if permanent or message.attempts >= current_app.config["SMS_MAX_ATTEMPTS"]:
         MACHINE.move(message, SmsStatus.FAILED)
     else:
         MACHINE.move(message, SmsStatus.QUEUED)
@@ -200,17 +245,59 @@ def send_due_sms(limit: int) -> int:
     rows = take_due(limit, claimant)
     batch = [(m.id, m.to_phone, m.body) for m in rows if m.status == SmsStatus.SENDING]
     db.session.commit()
+    pace = Pace(current_app.config["SMS_SEND_RATE"])
     for message_id, to_phone, body in batch:
         started = begin_attempt(message_id, claimant)
         db.session.commit()
         if not started:
             continue
+        pace.wait()
         # Any other exception leaves the row `sending` (outcome unknown) until its lease lapses.
         try:
             provider_message_id = sms.backend().send(to_phone, body)
         except sms.SmsSendError as exc:
-            record_failure(message_id, claimant, str(exc))
+            record_failure(message_id, claimant, str(exc), code=exc.code, permanent=exc.permanent)
         else:
             record_sent(message_id, claimant, provider_message_id)
         db.session.commit()
     return len(rows)
+
+
+class Pace:
+    """At most `rate` sends per second from this worker (0: no limit), without bursts."""
+
+    def __init__(self, rate: float):
+        self.interval = 1 / rate if rate and rate > 0 else 0.0
+        self.next_at = time.monotonic()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        if self.next_at > now:
+            time.sleep(self.next_at - now)
+        self.next_at = max(self.next_at, now) + self.interval
+
+
+# Twilio's MessageStatus values that close a sent message, and the status each gives the row.
+CARRIER_OUTCOMES = {"delivered": SmsStatus.DELIVERED, "undelivered": SmsStatus.UNDELIVERED,
+                    "failed": SmsStatus.FAILED}
+
+
+def apply_status_callback(provider_message_id: str, reported: str, error_code: int | None) -> bool:
+    """A signed status callback: move the sent message to what the carrier reported. Statuses before
+    the outcome (queued, sending, sent) and a report after the outcome change nothing. False when no
+    message has that id."""
+    message = db.session.scalar(select(OutboundSms).where(
+        OutboundSms.provider_message_id == provider_message_id).with_for_update())
+    if message is None:
+        return False
+    outcome = CARRIER_OUTCOMES.get(reported)
+    if outcome is not None and message.status == SmsStatus.SENT:
+        MACHINE.move(message, outcome)
+        message.status_reported_at = utcnow()
+        if error_code is not None:
+            message.error_code = error_code
+            message.last_error = f"carrier reported {reported} ({error_code})"
+        db.session.flush()
+    return True

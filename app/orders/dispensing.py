@@ -30,6 +30,7 @@ from app.orders.states import MACHINE
 from app.orders.states import OrderStatus as S
 from app.outbox.services import emit
 from app.payments import services as payments
+from app.reminders import plans as reminder_plans
 
 # The pharmacist's "four checks, ten matches" (四查十对): every one is ticked before dispensing.
 CHECKLIST = (
@@ -263,4 +264,5 @@ def hand_over(order: Order, pharmacist, code: str) -> bool:
         payments.capture(payment)
     db.session.flush()
     record("order.handed_over", obj=order, patient=order.patient_id, actor=pharmacist)
+    reminder_plans.record_received(order)
     return True

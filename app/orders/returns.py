@@ -25,6 +25,7 @@ from app.orders.states import MACHINE
 from app.orders.states import OrderStatus as S
 from app.outbox.services import emit
 from app.payments import services as payments
+from app.reminders import plans as reminder_plans
 
 # Why a pharmacist takes a dispensed order back.
 REASONS = {
@@ -122,6 +123,7 @@ def cancel_after_dispensing(order: Order, pharmacist, reason: str, note: str = "
     record("order.refunded", obj=order, patient=order.patient_id, actor=pharmacist,
            detail=f"{reason}; packs={len(back)}; spoiled={spoiled}; {note}"[:500])
     notices.refunded(order)
+    reminder_plans.stop_order(order)
 
 
 def replace_after_excursion(order: Order, pharmacist, scans: dict, checklist, packing: dict) -> Dispense:

@@ -36,6 +36,7 @@ from app.payments.models import Payment
 from app.prescribing.models import Prescription
 from app.prescribing.services import is_valid, local_date
 from app.prescribing.states import PrescriptionStatus
+from app.reminders import plans as reminder_plans
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +254,7 @@ def _close(order: Order, status: S, user, reason: str, payment: Payment | None =
     payments.release(payment or payments.live_payment(PAYABLE, order.id), reason)
     db.session.flush()
     record(f"order.{status}", obj=order, patient=order.patient_id, actor=user, detail=reason)
+    reminder_plans.stop_order(order)
 
 
 def _cancel_transfers(order: Order, user) -> None:

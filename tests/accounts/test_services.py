@@ -269,7 +269,7 @@ def test_queued_code_is_sent_once_by_the_worker_and_then_blanked(db, sms_sent):
     code = queued_code(db, user)
     assert send_due_sms(50) == 1
     assert list(sms_sent) == [(PHONE, f"Internet Hospital: your verification code is {code}. "
-                                      "It expires in 10 minutes. Never share it.")]
+                                      "It expires in 10 minutes. Never share it. Reply STOP to opt out.")]
     message = db.session.scalar(select(OutboundSms))
     assert message.status == SmsStatus.SENT and message.body == REDACTED and message.sent_at
     assert send_due_sms(50) == 0 and len(sms_sent) == 1

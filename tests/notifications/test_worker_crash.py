@@ -177,7 +177,7 @@ def test_a_worker_killed_mid_batch_blocks_no_request_and_sends_each_message_once
 
     deliveries = Counter(entry["body"] for entry in provider.accepted())
     expected = {f"Internet Hospital: your verification code is {code}. It expires in 10 minutes. "
-                "Never share it." for code in [*codes, "100099"]}
+                "Never share it. Reply STOP to opt out." for code in [*codes, "100099"]}
     assert set(deliveries) == expected
     # Sent exactly once, except the one the provider accepted just before the kill (see above).
     assert {body: count for body, count in deliveries.items() if count != 1} == {in_flight: 2}

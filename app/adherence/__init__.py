@@ -1,0 +1,1 @@
+"""Medication adherence: the Proportion of Days Covered (PQA method), pure and tested on its own."""
