@@ -16,7 +16,8 @@ from app.notifications.models import OutboundSms, SmsKind, SmsOptOut, SmsStatus
 from app.reminders.models import DoseAnswer, DoseReminder
 from app.sms import inbound
 
-STOP_WORDS = ["STOP", "stop", "StopAll", "UNSUBSCRIBE", "end", "QUIT", "cancel", "T", "td", "R", "退订", " Stop. "]
+STOP_WORDS = ["STOP", "stop", "StopAll", "UNSUBSCRIBE", "end", "QUIT", "cancel", "T", "td", "R", "退订",
+              " Stop. "]
 
 
 def _reply(answer) -> str:
@@ -42,7 +43,8 @@ def _first_dose_due_now(patient) -> OutboundSms:
                                .order_by(OutboundSms.scheduled_for, OutboundSms.id).limit(1))
     now = utcnow() - timedelta(seconds=1)
     first.scheduled_for = first.next_attempt_at = now
-    _db.session.execute(update(DoseReminder).where(DoseReminder.outbound_sms_id == first.id).values(due_at=now))
+    _db.session.execute(update(DoseReminder).where(DoseReminder.outbound_sms_id == first.id)
+                        .values(due_at=now))
     _db.session.commit()
     return first
 
@@ -117,7 +119,8 @@ def test_chinese_stop_works_like_stop_and_answers_in_chinese(db, fake_twilio, tw
 
 
 def _answers(message_id):
-    return set(_db.session.scalars(select(DoseReminder.answer).where(DoseReminder.outbound_sms_id == message_id)))
+    return set(_db.session.scalars(select(DoseReminder.answer)
+                                   .where(DoseReminder.outbound_sms_id == message_id)))
 
 
 @pytest.mark.parametrize(("word", "answer"), [("1", DoseAnswer.TAKEN), ("taken", DoseAnswer.TAKEN),
@@ -147,8 +150,10 @@ def test_a_reply_answers_within_twelve_hours_and_not_after(db, fake_twilio, rece
     due = _db.session.get(OutboundSms, first.id).scheduled_for
     hours = app.config["DOSE_REPLY_HOURS"]
     assert hours == 12
-    assert inbound.answer_dose(patient, DoseAnswer.TAKEN, now=due + timedelta(hours=hours, seconds=1)) is False
-    assert inbound.answer_dose(patient, DoseAnswer.TAKEN, now=due - timedelta(seconds=1)) is False  # not yet due
+    late = due + timedelta(hours=hours, seconds=1)
+    assert inbound.answer_dose(patient, DoseAnswer.TAKEN, now=late) is False
+    # Not yet due.
+    assert inbound.answer_dose(patient, DoseAnswer.TAKEN, now=due - timedelta(seconds=1)) is False
     assert inbound.answer_dose(patient, DoseAnswer.TAKEN, now=due + timedelta(hours=hours)) is True
     assert _answers(first.id) == {DoseAnswer.TAKEN}
 
