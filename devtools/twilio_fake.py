@@ -20,6 +20,7 @@ import base64
 import itertools
 import json
 import secrets
+import socket
 import threading
 import time
 import urllib.parse
@@ -149,6 +150,12 @@ class FakeTwilio:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the library's session expects
+
+            def setup(self):
+                super().setup()
+                # The headers and the body go out in two writes: without this, Nagle's algorithm holds
+                # the body until the client's delayed ACK, 40 ms per message.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def log_message(self, *_args):
                 pass

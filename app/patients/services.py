@@ -177,7 +177,16 @@ def grant_consent(patient: User, kind: ConsentKind | str, *, ip: str | None = No
     db.session.add(consent)
     db.session.flush()
     record("consent.granted", obj=consent, patient=patient, detail=f"{kind.value}@{version}")
+    _reminders_follow(patient, kind)
     return consent
+
+
+def _reminders_follow(patient: User, kind: ConsentKind) -> None:
+    """Reminders start with the SMS consent and stop with it (the plan is rebuilt either way)."""
+    if kind == ConsentKind.SMS_REMINDERS:
+        from app.reminders.plans import rebuild  # the plans render SMS with every feature's labels
+
+        rebuild(patient)
 
 
 def revoke_consent(patient: User, kind: ConsentKind | str) -> Consent:
@@ -193,6 +202,7 @@ def revoke_consent(patient: User, kind: ConsentKind | str) -> Consent:
         grant.revoked_at = now
     db.session.flush()
     record("consent.revoked", obj=current, patient=patient, detail=f"{kind.value}@{current.version}")
+    _reminders_follow(patient, kind)
     return current
 
 
