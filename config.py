@@ -27,6 +27,8 @@ LOCAL_STRIPE_VALUES = {
 STRIPE_SETTINGS = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
 TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID",
                    "TWILIO_FROM_NUMBER", "TWILIO_API_BASE")
+# The local Twilio stand-in's account (devtools/twilio_fake.py), which production must not use.
+LOCAL_TWILIO_VALUES = {"AC" + "0" * 30 + "fa", "fake-twilio-auth-token-for-development"}
 MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # Limiter stores that every worker process on every host sees alike.
@@ -122,8 +124,9 @@ class Config:
     # `make run` against the local stand-in devtools/twilio_fake.py).
     SMS_BACKEND = "log"
     SMS_MAX_ATTEMPTS = 5
-    TWILIO_ACCOUNT_SID = ""
-    TWILIO_AUTH_TOKEN = ""
+    # Development's values are the local stand-in's (devtools/twilio_fake.py); production sets its own.
+    TWILIO_ACCOUNT_SID = "AC" + "0" * 30 + "fa"
+    TWILIO_AUTH_TOKEN = "fake-twilio-auth-token-for-development"  # noqa: S105  (the local stand-in's)
     TWILIO_MESSAGING_SERVICE_SID = ""
     TWILIO_FROM_NUMBER = ""
     TWILIO_API_BASE = ""  # empty: Twilio itself
@@ -142,6 +145,10 @@ class Config:
     REMINDER_REFILL_DAYS = 5
     # A reply of 1 / 2 answers the latest dose reminder sent within this many hours.
     DOSE_REPLY_HOURS = 12
+    # The development phone page (/sms/phone: a number's texts, and replies played through the signed
+    # inbound endpoint) works only with the log backend or the local stand-in; patients may use it for
+    # their own number only where this is on.
+    SMS_PHONE_PAGE_FOR_PATIENTS = True
     VERIFICATION_CODE_TTL_SECONDS = 10 * 60
     VERIFICATION_CODE_MAX_ATTEMPTS = 5
     PHONE_DEFAULT_REGION = "CN"
@@ -252,6 +259,9 @@ class TestingConfig(Config):
     STRIPE_WEBHOOK_SECRET = "whsec_testing_only"  # noqa: S105
     # The tests start their own localstripe and set STRIPE_API_BASE to it.
     STRIPE_API_BASE = "http://127.0.0.1:9"
+    # No quiet hours (start == end), so a notice queued by a test is due whatever the time of day
+    # the suite runs; the tests of quiet hours set them.
+    SMS_QUIET_START = SMS_QUIET_END = "00:00"
 
     @classmethod
     def init(cls) -> dict:
@@ -267,6 +277,9 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    TWILIO_ACCOUNT_SID = ""
+    TWILIO_AUTH_TOKEN = ""
+    SMS_PHONE_PAGE_FOR_PATIENTS = False
     STRIPE_SECRET_KEY = ""
     STRIPE_PUBLISHABLE_KEY = ""
     STRIPE_WEBHOOK_SECRET = ""
@@ -292,6 +305,10 @@ class ProductionConfig(Config):
         for name in STRIPE_SETTINGS:
             if os.environ.get(name, "").strip() in LOCAL_STRIPE_VALUES:
                 raise ConfigError(f"{name} must be set to the real Stripe value for production.")
+        if os.environ.get("SMS_BACKEND") == "twilio":
+            for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+                if os.environ.get(name, "").strip() in (LOCAL_TWILIO_VALUES | {""}):
+                    raise ConfigError(f"{name} must be set to the real Twilio value for production.")
         # RATELIMIT_STORAGE_URI, when given, overrides REDIS_URL for the limiter; either must be shared.
         name = "RATELIMIT_STORAGE_URI" if os.environ.get("RATELIMIT_STORAGE_URI") else "REDIS_URL"
         store = os.environ.get(name, "").strip()

@@ -65,6 +65,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app import request_guard, templating
     from app.accounts import bp as accounts_bp
+    from app.adherence import bp as adherence_bp
     from app.admin import bp as admin_bp
     from app.audit import bp as audit_bp
     from app.consultations import bp as consultations_bp
@@ -75,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     from app.patients import bp as patients_bp
     from app.payments import bp as payments_bp
     from app.prescribing import bp as prescribing_bp
+    from app.reminders import bp as reminders_bp
     from app.review import bp as review_bp
     from app.sms import bp as sms_bp
     from app.stock import bp as stock_bp
@@ -96,6 +98,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(orders_bp)
     app.register_blueprint(delivery_bp)
     app.register_blueprint(sms_bp)
+    app.register_blueprint(adherence_bp)
+    app.register_blueprint(reminders_bp)
 
 
 def register_integrations(app: Flask) -> None:

@@ -91,6 +91,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
     load_shipped_catalogue()
     db.session.flush()
     seed_demo_condition()
+    seed_demo_sms_consent()
     seed_demo_stock(stores, next(u for u in db.session.scalars(select(User).where(User.role == Role.ADMIN))))
     seed_demo_orders(DEMO_PASSWORD, demo_proof_pdf(b"type 2 diabetes mellitus, E11.9"))
     return logins
@@ -147,6 +148,18 @@ def demo_proof_pdf(diagnosis: bytes = b"essential hypertension, I10") -> bytes:
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+def seed_demo_sms_consent() -> None:
+    """The demo patient agreed to SMS, so the orders text them and the delivered one plans reminders
+    (read on /sms/phone with `make run`)."""
+    from app.patients.models import ConsentKind
+    from app.patients.queries import active_consent
+    from app.patients.services import grant_consent
+
+    patient = db.session.scalar(select(User).where(User.email == "patient@demo.example"))
+    if active_consent(patient, ConsentKind.SMS_REMINDERS) is None:
+        grant_consent(patient, ConsentKind.SMS_REMINDERS)
 
 
 def seed_demo_condition() -> None:

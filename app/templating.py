@@ -15,6 +15,7 @@ from app.drugs.models import Drug
 from app.i18n import current_language
 from app.inventory import reasons as stock_reasons
 from app.labels import city_name, department_name, in_language
+from app.notifications import labels as sms_labels
 from app.orders import labels as order_labels
 from app.patients import catalog, identity
 from app.patients import labels as patient_labels
@@ -161,6 +162,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(prescription_labels.status_badge, "rx_status")
     app.add_template_global(consultation_labels.status, "consultation_status_label")
     app.add_template_global(order_labels.status, "order_status_label")
+    app.add_template_global(sms_labels.status, "sms_status_label")
 
     @app.context_processor
     def helpers() -> dict:
@@ -168,6 +170,7 @@ def init_app(app: Flask) -> None:
             **in_render_language(current_language()),
             **drug_labels.TEMPLATE_HELPERS,
             "sig_directions": directions.directions,
+            "frequency_label": directions.frequency_label,
             "sig_supply": directions.supply,
             "sig_code": directions.code,
             "reason_label": review_reasons.label,

@@ -4,6 +4,7 @@ id of, owned by the users signed in, and a good value for every input a view rea
 from datetime import date, timedelta
 
 from app.accounts.models import Role
+from app.database import utcnow
 from app.delivery.models import Delivery
 from app.inventory import services as inventory
 from app.inventory import transfers
@@ -12,6 +13,7 @@ from app.inventory.recall import recall_lot
 from app.orders import services as orders
 from app.patients.models import Address, Allergy, AllergyKind, ConditionStatus, Severity
 from app.prescribing import services as rx
+from app.reminders.models import ReminderLine
 from app.review import services as review
 from tests import factories
 from tests.consultations.conftest import upload_file
@@ -63,6 +65,11 @@ class World:
         self.delivery = Delivery(order_id=self.order.id, store_id=self.store.id, courier_id=self.courier.id,
                                  packed_by_id=self.pharmacist.id)
         db.session.add(self.delivery)
+        # A medicine the patient is reminded of (its order's own state does not matter to the page).
+        self.reminder = ReminderLine(patient_id=self.patient.id, order_line_id=self.order.lines[0].id,
+                                     drug_id=self.drug.id, frequency="QD", doses_per_day=1, days_supply=28,
+                                     starts_at=utcnow())
+        db.session.add(self.reminder)
         self.draft = rx.start(consultation, self.doctor, condition_id=self.condition.id)
         self.line = rx.add_item(self.draft, self.doctor, drug_id=self.drug.id, dose="5", dose_unit="mg",
                                 frequency="QD", duration_days=7)
@@ -86,7 +93,8 @@ class World:
                "condition_id": self.pending_condition.id, "address_id": self.address.id,
                "allergy_id": self.allergy.id, "user_id": self.bystander.id, "store_id": self.store.id,
                "lot_id": self.lot.id, "transfer_id": self.transfer.id, "recall_id": self.recall.id,
-               "drug_id": self.drug.id, "order_id": self.order.id, "delivery_id": self.delivery.id}
+               "drug_id": self.drug.id, "order_id": self.order.id, "delivery_id": self.delivery.id,
+               "line_id": self.reminder.id}
         if endpoint == "orders.choose":
             ids["prescription_id"] = self.orderable.id
         if endpoint.startswith("review.") or endpoint in ("prescribing.extend", "prescribing.revise",

@@ -17,7 +17,9 @@ REAL_SECRET = "d6c1f0a8-real-production-secret-7b2e"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DEPLOYMENT_VARIABLES = ("APP_CONFIG", "SECRET_KEY", "DATABASE_URL", "RATELIMIT_STORAGE_URI", "REDIS_URL",
                         "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
-                        "TRUSTED_PROXY_COUNT")
+                        "TRUSTED_PROXY_COUNT", "SMS_BACKEND", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
+                        "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM_NUMBER", "TWILIO_API_BASE",
+                        "PUBLIC_BASE_URL")
 # Shaped like Stripe's live values; never used to call anything.
 STRIPE_ENV = {"STRIPE_SECRET_KEY": "sk_live_51Hexample0000000000000000",
               "STRIPE_PUBLISHABLE_KEY": "pk_live_51Hexample0000000000000000",
@@ -250,3 +252,35 @@ def test_make_run_hands_the_chosen_store_to_the_web_workers():
     recipe = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8").split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "config.py limiter-store" in recipe
     assert 'RATELIMIT_STORAGE_URI="$$store" $(BIN)/gunicorn' in recipe
+
+
+TWILIO_ENV = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "0123456789abcdef0123456789abcdef"}
+
+
+@pytest.mark.parametrize("name", list(TWILIO_ENV))
+@pytest.mark.parametrize("value", [None, "", "local stand-in"])
+def test_production_with_twilio_refuses_the_stand_ins_account(production_env, name, value):
+    production_env.setenv("SMS_BACKEND", "twilio")
+    production_env.setenv("TWILIO_MESSAGING_SERVICE_SID", "MG" + "2" * 32)
+    for key, good in TWILIO_ENV.items():
+        production_env.setenv(key, good)
+    if value is None:
+        production_env.delenv(name)
+    else:
+        stand_in = getattr(config.DevelopmentConfig, name)  # what devtools/twilio_fake.py uses
+        production_env.setenv(name, stand_in if value == "local stand-in" else value)
+    message = _production_error(production_env)
+    assert message.startswith(name) and TWILIO_ENV[name] not in message
+
+
+def test_production_sends_through_twilio_with_a_real_account(production_env):
+    production_env.setenv("SMS_BACKEND", "twilio")
+    production_env.setenv("TWILIO_MESSAGING_SERVICE_SID", "MG" + "2" * 32)
+    production_env.setenv("PUBLIC_BASE_URL", "https://hospital.example")
+    for key, good in TWILIO_ENV.items():
+        production_env.setenv(key, good)
+    application = production_app()
+    backend = application.extensions["sms"]
+    assert type(backend).__name__ == "TwilioSmsBackend"
+    assert backend.status_callback == "https://hospital.example/sms/status"
+    assert application.config["TWILIO_API_BASE"] == ""  # Twilio itself

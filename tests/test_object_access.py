@@ -8,12 +8,14 @@ from app import create_app
 from app.accounts.models import Role
 from app.audit.models import AuditEvent
 from app.consultations import services as consultations
+from app.database import utcnow
 from app.delivery.models import Delivery
 from app.drugs import services as drug_services
 from app.extensions import db as _db
 from app.orders.models import Order, OrderLine
 from app.patients.models import Address, Allergy, AllergyKind, Severity
 from app.prescribing import services as rx
+from app.reminders.models import ReminderLine
 from tests import factories
 from tests.consultations.conftest import (  # noqa: F401  (fixtures used by name)
     as_user,
@@ -73,6 +75,10 @@ def record_of_a(db, flow):  # noqa: F811  (the imported fixture)
     delivery = Delivery(order_id=order.id, store_id=store.id, courier_id=courier.id,
                         packed_by_id=factories.make_user(Role.PHARMACIST).id)
     db.session.add(delivery)
+    # A medicine A receives reminders for: the outsiders must not switch it.
+    reminder = ReminderLine(patient_id=patient.id, order_line_id=order.lines[0].id, drug_id=drug.id,
+                            frequency="QD", doses_per_day=1, days_supply=7, starts_at=utcnow())
+    db.session.add(reminder)
     db.session.commit()
     return consultation, {
         "prescription_id": prescription.id,
@@ -85,6 +91,7 @@ def record_of_a(db, flow):  # noqa: F811  (the imported fixture)
         "user_id": patient.id,
         "order_id": order.id,
         "delivery_id": delivery.id,
+        "line_id": reminder.id,
     }
 
 

@@ -147,8 +147,9 @@ def test_the_patients_home_is_flat(db, client, login_as, visit, sign):  # noqa: 
 
 def test_the_consultation_page_is_flat_for_the_patient_and_the_doctor(db, client, login_as, visit, sign):  # noqa: F811
     url = f"/consultations/{visit.consultation.id}"
-    # The doctor's page also lists what the patient takes now: one statement (app.checks.taking).
-    for reader, budget in ((visit.patient, 9), (visit.doctor, 18)):
+    # The doctor's page also lists what the patient takes now: one statement (app.checks.taking), and
+    # the patient's adherence: one more (app.adherence.queries).
+    for reader, budget in ((visit.patient, 9), (visit.doctor, 19)):
         login_as(reader)
         made, sizes = [], {}
         for size in (SMALL, LARGE):

@@ -8,6 +8,8 @@ from wtforms.fields.choices import SelectChoice
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.accounts.phones import mask
+from app.adherence import distribution as adherence_distribution
+from app.adherence.labels import atc_subgroup
 from app.admin import bp
 from app.admin.forms import ConfirmForm, StaffForm
 from app.audit.services import record, record_read
@@ -20,6 +22,7 @@ from app.notifications.models import OutboundSms, SmsStatus
 from app.pagination import Sort, paginate
 from app.patients import queries as patients
 from app.policy import patient_data, roles_required
+from app.sms.phone_views import phone_page_available
 
 PAGE_SIZE = 50
 NEWEST_FIRST = Sort([User.id], [int], descending=True)
@@ -47,9 +50,12 @@ def dashboard():
         db.session.execute(select(OutboundSms.status, func.count()).group_by(OutboundSms.status)).all()
     )
     store_count = db.session.scalar(select(func.count()).select_from(Store))
+    # Counts of patient–drug pairs only, never a patient: two statements however many there are.
+    adherence = adherence_distribution.distribution()
     return render_template("admin/dashboard.html", users_by_role=users_by_role, roles=list(Role),
                            sms_by_status=sms_by_status, sms_statuses=list(SmsStatus),
-                           store_count=store_count)
+                           store_count=store_count, adherence=adherence, atc_subgroup=atc_subgroup,
+                           sms_phone_page=phone_page_available())
 
 
 @bp.route("/users")

@@ -178,6 +178,18 @@ ACTIONS = {
     "stock.reserved": _l("Stock reserved"),
     "store.created": _l("Store created"),
     "store.updated": _l("Store updated"),
+    # SMS, reminders and adherence
+    "sms.opted_out": _l("Texts stopped (STOP)"),
+    "sms.opted_in": _l("Texts resumed (START)"),
+    "sms.phone_viewed": _l("Development phone viewed"),
+    "sms.phone_reply_played": _l("Reply played on the development phone"),
+    "sms.phone_reply_refused": _l("Reply refused on the development phone"),
+    "dose.answered": _l("Dose reminder answered by SMS"),
+    "refill.requested_by_sms": _l("Refill requested by SMS"),
+    "reminders.viewed": _l("Reminders viewed"),
+    "reminders.switched": _l("Reminders switched on or off"),
+    "reminders.dose_times_changed": _l("Dose times changed"),
+    "adherence.viewed": _l("Adherence viewed"),
 }
 
 # Table names, and the other object types code records.
@@ -215,6 +227,10 @@ OBJECTS = {
     "refunds": _l("Refund"),
     "reorder_points": _l("Reorder point"),
     "stock_lots": _l("Stock lot"),
+    "sms_opt_outs": _l("SMS opt-out"),
+    "reminder_preferences": _l("Dose times"),
+    "reminder_lines": _l("Reminded medicine"),
+    "dose_reminders": _l("Dose reminder"),
     "stock_movements": _l("Stock movement"),
     "stock_transfer_lines": _l("Transfer line"),
     "stock_transfers": _l("Stock transfer"),

@@ -5,7 +5,10 @@ from datetime import UTC, datetime
 from app.benchdata.world import World
 from app.benchdata.writer import Batch
 
-SMS_STATUS_WEIGHTS = {"sent": 90, "failed": 5, "queued": 3, "sending": 2}
+# Most texts are confirmed delivered by the carrier; a few are still only sent, or were withdrawn.
+SMS_STATUS_WEIGHTS = {"delivered": 80, "sent": 10, "failed": 4, "queued": 2, "sending": 2, "undelivered": 1,
+                      "cancelled": 1}
+CARRIER_ERROR = 30003  # Twilio: unreachable destination handset
 PURPOSES = ("phone_verification", "password_reset")
 # Bodies as the templates render them; sent one-time codes are blanked (redacted) like the app does.
 BODIES = {
@@ -44,23 +47,28 @@ def write_sms(world: World) -> None:
         for n, status in enumerate(chosen + rng.choices(statuses, weights, k=size - len(chosen))):
             user_id = first_patient + rng.randrange(patients)
             purpose = PURPOSES[n & 1]
-            if status == "sent":
+            if status in ("sent", "delivered", "undelivered"):
                 created = rng.randint(clock.start, now - 60)
                 at = _at(created)
+                reported = _at(created + 9) if status != "sent" else None
                 add((first + n, user_id, world.phone(user_id), purpose, "", True, _at(created + 5), status, 1,
-                     at, None, None, at, _at(created + 4), f"SM{first + n:030d}", None))
-            elif status == "failed":
+                     at, None, None, at, _at(created + 4), f"SM{first + n:030d}", None, "code", reported,
+                     CARRIER_ERROR if status == "undelivered" else None))
+            elif status in ("failed", "cancelled"):
                 created = rng.randint(clock.start, now - 3_600)
                 at = _at(created)
+                error = ERRORS[n % 2] if status == "failed" else "the recipient opted out"
                 add((first + n, user_id, world.phone(user_id), purpose, "", True, _at(created + 600), status,
-                     5, _at(created + 300), None, None, at, None, None, ERRORS[n % 2]))
+                     5 if status == "failed" else 0, _at(created + 300), None, None, at, None, None, error,
+                     "code", None, None))
             else:
                 created = now - rng.randint(5, 120)
                 body = BODIES[purpose].format(code=f"{rng.randrange(1_000_000):06d}")
                 claimed = ((f"worker-{n % 4}@bench", _at(created + 120)) if status == "sending"
                            else (None, None))
                 add((first + n, user_id, world.phone(user_id), purpose, body, True, None, status,
-                     1 if status == "sending" else 0, _at(created), *claimed, _at(created), None, None, None))
+                     1 if status == "sending" else 0, _at(created), *claimed, _at(created), None, None, None,
+                     "code", None, None))
         writer.flush(batch)
         remaining -= size
 

@@ -58,7 +58,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                              "turnaround_seconds"),
     "outbound_sms": ("id", "user_id", "to_phone", "purpose", "body", "is_sensitive", "redacted_at", "status",
                      "attempts", "next_attempt_at", "claimed_by", "lease_expires_at", "created_at", "sent_at",
-                     "provider_message_id", "last_error"),
+                     "provider_message_id", "last_error", "kind", "status_reported_at", "error_code"),
     "audit_events": ("id", "occurred_at", "actor_id", "actor_role", "action", "object_type", "object_id",
                      "patient_id", "ip", "detail"),
 }

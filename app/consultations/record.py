@@ -19,6 +19,7 @@ from app.consultations.models import Consultation
 from app.consultations.states import ConsultationStatus
 from app.drugs.models import Drug
 from app.extensions import db
+from app.i18n import current_language
 from app.patients.identity import age_on
 from app.patients.models import Allergy, Condition, ConditionStatus, PatientProfile
 from app.prescribing.models import Prescription, PrescriptionItem
@@ -92,6 +93,8 @@ class PatientRecord:
     past: list[RecordVisit]
     prescriptions: list[RecordPrescription] = field(default_factory=list)
     taking: list = field(default_factory=list)  # app.checks.taking.Supply, one per drug
+    adherence: object = None  # app.adherence.queries.PatientAdherence
+    adherence_chart: object = None  # its chart, inline SVG markup (None without current medicines)
 
 
 
@@ -169,10 +172,16 @@ def patient_record(consultation: Consultation, today: date) -> PatientRecord:
     past = [RecordVisit(*row) for row in db.session.execute(
         _past(), {"patient_id": patient_id, "current": consultation.id, "limit": PAST_SHOWN})]
     # Imported here: the reading of what the patient takes imports prescribing, whose pages import
-    # consultations (a cycle at import time).
+    # consultations (a cycle at import time); adherence reads orders, whose pages import them too.
+    from app.adherence.chart import adherence_chart, drug_names
+    from app.adherence.queries import patient_adherence
     from app.checks.taking import taking_now
 
+    # Adherence: one statement (the fills and the dose answers).
+    adherence = patient_adherence(patient_id)
+    chart = (adherence_chart(adherence, drug_names(adherence, current_language()))
+             if adherence.drugs else None)
     return PatientRecord(profile=profile, age=age_on(profile.date_of_birth, today) if profile else None,
                          conditions=conditions, allergies=list(allergies), past=past,
                          prescriptions=_prescriptions_with_lines(patient_id),
-                         taking=taking_now(patient_id, today))
+                         taking=taking_now(patient_id, today), adherence=adherence, adherence_chart=chart)

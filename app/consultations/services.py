@@ -23,6 +23,7 @@ from app.consultations.states import MACHINE, ConsultationStatus
 from app.database import claim, utcnow
 from app.errors import DomainError
 from app.extensions import db
+from app.notifications import notices
 from app.patients.models import Condition, ConditionStatus, UploadPurpose
 from app.patients.uploads import save_upload, upload_path
 from app.payments import services as payments
@@ -225,6 +226,7 @@ def accept(consultation: Consultation, doctor) -> None:
     consultation.expires_at = None
     db.session.flush()
     record("consultation.accepted", obj=consultation, patient=consultation.patient_id)
+    notices.consultation_accepted(consultation)
 
 
 def decline(consultation: Consultation, doctor, reason: str) -> None:
@@ -303,6 +305,8 @@ def post_message(consultation: Consultation, sender, body: str, file=None) -> Co
     db.session.add(message)
     db.session.flush()
     record("consultation.message_sent", obj=message, patient=consultation.patient_id)
+    if sender.id == consultation.doctor_id:
+        notices.doctor_replied(consultation)
     return message
 
 

@@ -162,6 +162,14 @@ def twiml(reply: str | None) -> str:
     return str(response)
 
 
+def twiml_text(document: str) -> str:
+    """The text of the messages in a TwiML answer (the development phone page shows it)."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.fromstring(document)  # noqa: S314  (our own endpoint's answer)
+    return "\n".join(message.text or "" for message in root.iter("Message"))
+
+
 def sign(path_and_query: str, params: dict) -> str:
     """The signature Twilio would send: for the development page that plays a patient's reply."""
     from twilio.request_validator import RequestValidator

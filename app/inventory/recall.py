@@ -52,7 +52,18 @@ def recall_lot(drug, lot_number, user, reason, *, now: datetime | None = None) -
             ledger.post(lot, MovementKind.STATUS_CHANGE, new_status=LotStatus.RECALLED, reason="recalled",
                         note=reason, user=user, reference=("recall", recall.id))
     db.session.flush()
+    _warn_recipients(drug, lot_number)
     return recall
+
+
+def _warn_recipients(drug, lot_number: str) -> None:
+    """Every patient who received the lot is texted at once (a safety notice ignores opt-outs)."""
+    from app.notifications import notices  # the outbox renders templates with the app
+    from app.templating import drug_title
+
+    for recipient in patients_who_received(drug, lot_number):
+        patient = recipient.patient
+        notices.lot_recalled(patient, drug_title(drug, patient.locale), lot_number)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from app.extensions import db
 
 
 class SmsStatus(StrEnum):
-    # The admin dashboard lists the first three by position: new states go at the end.
     QUEUED = "queued"
     SENT = "sent"  # the provider accepted it
     FAILED = "failed"  # refused for good, out of attempts, or the carrier reported a failure

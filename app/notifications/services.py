@@ -248,6 +248,8 @@ def send_due_sms(limit: int) -> int:
     pace = Pace(current_app.config["SMS_SEND_RATE"])
     for message_id, to_phone, body in batch:
         started = begin_attempt(message_id, claimant)
+        # Commits the previous message's outcome with this one's start: one commit per message, and
+        # still nothing open while the provider is called.
         db.session.commit()
         if not started:
             continue
@@ -259,7 +261,7 @@ def send_due_sms(limit: int) -> int:
             record_failure(message_id, claimant, str(exc), code=exc.code, permanent=exc.permanent)
         else:
             record_sent(message_id, claimant, provider_message_id)
-        db.session.commit()
+    db.session.commit()
     return len(rows)
 
 

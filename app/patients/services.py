@@ -86,6 +86,10 @@ def save_profile(patient: User, *, legal_name: str, sex: str, date_of_birth: dat
     # Field names only: the audit log must not become a second copy of the ID number.
     record("patient.profile.updated", object_type="patient_profiles", object_id=patient.id,
            patient=patient, detail=",".join(changed) or "unchanged")
+    if "time_zone" in changed:  # dose times are local: the reminders move with the patient
+        from app.reminders.plans import rebuild
+
+        rebuild(patient)
     return profile
 
 

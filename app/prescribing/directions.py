@@ -97,6 +97,12 @@ def _action(route: Route, dose: str) -> str:
     return _("Take %(dose)s by mouth", dose=dose)
 
 
+def frequency_label(frequency: str) -> str:
+    """'Twice a day': a frequency as a heading (the reminders page groups dose times by it)."""
+    text = how_often(Frequency(frequency))
+    return text[:1].upper() + text[1:]
+
+
 def how_often(frequency: Frequency, max_doses_per_day: int | None = None) -> str:
     return {
         Frequency.QD: lambda: _("once a day"),

@@ -13,6 +13,7 @@ from app.database import claim as claim_rows
 from app.database import utcnow
 from app.errors import DomainError, InvalidTransition
 from app.extensions import db
+from app.notifications import notices
 from app.prescribing import services as prescribing
 from app.prescribing.models import Prescription
 from app.prescribing.services import is_valid
@@ -197,6 +198,7 @@ def decide(prescription: Prescription, pharmacist, decision, *, reason_codes=(),
     db.session.flush()
     record(f"prescription.{decision}", obj=prescription, patient=prescription.patient_id, actor=pharmacist,
            detail=f"reasons={review.reason_codes or '-'}; turnaround_s={review.turnaround_seconds}")
+    notices.prescription_decided(prescription, decision == Decision.APPROVED)
     return review
 
 

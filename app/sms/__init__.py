@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
-from app.sms import views  # noqa: E402,F401  (routes register on import)
+from app.sms import phone_views, views  # noqa: E402,F401  (routes register on import)

@@ -72,7 +72,7 @@ def opt_out(phone: str, keyword: str, patient: User | None) -> None:
         & OutboundSms.kind.not_in(IGNORES_OPT_OUT), SmsStatus.CANCELLED,
         last_error="the recipient opted out")).rowcount
     db.session.flush()
-    record("sms.opted_out", object_type="phone", object_id=patient.id if patient else None, patient=patient,
+    record("sms.opted_out", object_type="users", object_id=patient.id if patient else None, patient=patient,
            detail=f"{withdrawn} queued message(s) withdrawn")
 
 
@@ -87,7 +87,7 @@ def opt_in(phone: str, patient: User | None) -> None:
         from app.reminders.plans import rebuild
 
         rebuild(patient)
-    record("sms.opted_in", object_type="phone", object_id=patient.id if patient else None, patient=patient)
+    record("sms.opted_in", object_type="users", object_id=patient.id if patient else None, patient=patient)
 
 
 def answer_dose(patient: User, answer: DoseAnswer, now=None) -> bool:

@@ -136,7 +136,8 @@ def test_the_poll_answers_in_bounded_batches_that_catch_up_in_order(db, talk, as
     assert latest.get_json()["messages"] == []
 
 
-@pytest.mark.parametrize(("who", "budget"), [("patient", 8), ("doctor", 16)])
+# The doctor's page also reads the patient's record, with its adherence panel (one statement).
+@pytest.mark.parametrize(("who", "budget"), [("patient", 8), ("doctor", 17)])
 def test_the_page_costs_the_same_statements_with_3_messages_as_with_many(db, talk, as_user, who, budget):
     browser = as_user(getattr(talk, who))
     url = f"/consultations/{talk.id}"

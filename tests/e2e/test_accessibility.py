@@ -197,6 +197,9 @@ def test_the_navigation_marks_the_page_the_user_is_on(desk, live_server):
     page = desk("patient")
     page.goto(live_server + "/patients/conditions", wait_until="load")
     nav = page.get_by_role("navigation", name="Main menu")
+    # The page sits in the "My health" menu: the menu's button is marked, and so is the item in it.
+    expect(nav.get_by_role("button", name="My health")).to_have_class(re.compile(r"\bactive\b"))
+    nav.get_by_role("button", name="My health").click()
     expect(nav.get_by_role("link", name="My conditions")).to_have_attribute("aria-current", "page")
     expect(nav.locator('[aria-current="page"]')).to_have_count(1)
 

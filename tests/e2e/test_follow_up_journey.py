@@ -24,6 +24,7 @@ TEXT = {
         "language": "English", "register": "Register", "name": "Your name", "phone": "Mobile number",
         "email": "Email", "password": "Password", "confirm": "Repeat password", "create": "Create account",
         "code": "Verification code", "verify": "Verify", "my_health": "My health",
+        "profile": "Profile and consents",
         "legal_name": "Legal name (as on your ID)", "sex": "Sex", "born": "Date of birth",
         "save_profile": "Save profile", "conditions": "My conditions", "diagnosis": "Diagnosis (ICD-10)",
         "hospital": "Hospital that made the diagnosis", "diagnosed": "Date of diagnosis",
@@ -38,7 +39,8 @@ TEXT = {
     "zh": {
         "language": "中文", "register": "注册", "name": "您的姓名", "phone": "手机号", "email": "邮箱",
         "password": "密码", "confirm": "再次输入密码", "create": "创建账号", "code": "验证码",
-        "verify": "验证", "my_health": "我的健康", "legal_name": "真实姓名（与证件一致）", "sex": "性别",
+        "verify": "验证", "my_health": "我的健康",
+        "profile": "个人资料与同意书", "legal_name": "真实姓名（与证件一致）", "sex": "性别",
         "born": "出生日期", "save_profile": "保存个人信息", "conditions": "我的疾病",
         "diagnosis": "诊断（ICD-10）", "hospital": "确诊医院", "diagnosed": "诊断日期",
         "proof": "诊断证明", "submit_condition": "提交核验", "verification_queue": "疾病核验",
@@ -117,12 +119,12 @@ def test_register_record_verify_book_pay_consult_and_complete(page: Page, browse
     page.get_by_role("button", name=text["verify"], exact=True).click()
 
     # Profile, then a condition diagnosed offline with its proof.
-    nav(page, text["my_health"])
+    nav_in_menu(page, "health", text["profile"])
     page.get_by_label(text["legal_name"]).fill(name)
     page.get_by_label(text["sex"]).select_option("female")
     page.get_by_label(text["born"]).fill("1962-05-20")
     page.get_by_role("button", name=text["save_profile"]).click()
-    nav(page, text["conditions"])
+    nav_in_menu(page, "health", text["conditions"])
     page.get_by_label(text["diagnosis"]).select_option("I10")
     page.get_by_label(text["hospital"]).fill(HOSPITAL[lang])
     page.get_by_label(text["diagnosed"]).fill("2019-04-02")

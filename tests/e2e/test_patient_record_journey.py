@@ -18,7 +18,8 @@ pytestmark = pytest.mark.e2e
 
 TEXT = {
     "en": {
-        "my_health": "My health", "legal_name": "Legal name (as on your ID)", "sex": "Sex",
+        "my_health": "My health",
+        "profile": "Profile and consents", "legal_name": "Legal name (as on your ID)", "sex": "Sex",
         "born": "Date of birth", "id": "Resident ID card or passport number", "save": "Save profile",
         "saved": "Your profile has been saved.", "conditions": "My conditions",
         "diagnosis": "Diagnosis (ICD-10)", "hospital": "Hospital that made the diagnosis",
@@ -27,7 +28,8 @@ TEXT = {
         "verified_flash": "The condition is verified.", "verified": "Verified by staff",
     },
     "zh": {
-        "my_health": "我的健康", "legal_name": "真实姓名（与证件一致）", "sex": "性别",
+        "my_health": "我的健康",
+        "profile": "个人资料与同意书", "legal_name": "真实姓名（与证件一致）", "sex": "性别",
         "born": "出生日期", "id": "居民身份证或护照号码", "save": "保存个人信息",
         "saved": "个人信息已保存。", "conditions": "我的疾病",
         "diagnosis": "诊断（ICD-10）", "hospital": "确诊医院",
@@ -63,7 +65,8 @@ def test_patient_records_a_condition_and_an_admin_verifies_it(page: Page, live_s
 
     sign_in(page, live_server, patient_login)
     open_menu(page)
-    page.locator("#main-nav").get_by_role("link", name=text["my_health"], exact=True).click()
+    page.locator("#menu-health").click()
+    page.locator("#main-nav").get_by_role("link", name=text["profile"], exact=True).click()
     page.get_by_label(text["legal_name"]).fill("Wang Fang")
     page.get_by_label(text["sex"]).select_option("female")
     page.get_by_label(text["born"]).fill("1970-03-14")
@@ -75,6 +78,7 @@ def test_patient_records_a_condition_and_an_admin_verifies_it(page: Page, live_s
     assert fits_the_screen(page)
 
     open_menu(page)
+    page.locator("#menu-health").click()
     page.locator("#main-nav").get_by_role("link", name=text["conditions"], exact=True).click()
     page.get_by_label(text["diagnosis"]).select_option("E11.9")
     page.get_by_label(text["hospital"]).fill("Ruijin Hospital")

@@ -197,3 +197,22 @@ def test_an_unknown_number_gets_help_in_both_languages(db, fake_twilio, twilio_p
     assert "reply 1 when you have taken a dose" in text and "回复" in text
     text = _reply(_inbound(twilio_post, "+8613900000072", "1"))
     assert "not a verified patient number" in text
+
+
+def test_behind_a_proxy_the_signature_is_checked_against_the_public_url(db, fake_twilio, client, app):
+    """The proxy forwards to an internal address; Twilio signed the public one (PUBLIC_BASE_URL)."""
+    from app.integrations.sms import sign
+
+    params = {"From": "+8613900000073", "Body": "HELP"}
+    headers = {"X-Twilio-Signature": sign("/sms/inbound", params), "Host": "10.0.0.5:8000",
+               "X-Forwarded-Proto": "http", "X-Forwarded-Host": "10.0.0.5"}
+    answer = client.post("/sms/inbound", data=params, headers=headers, base_url="http://10.0.0.5:8000")
+    assert answer.status_code == 200 and "<Message>" in answer.get_data(as_text=True)
+    # Signed against the internal address instead: refused.
+    from twilio.request_validator import RequestValidator
+
+    internal = RequestValidator(app.config["TWILIO_AUTH_TOKEN"]).compute_signature(
+        "http://10.0.0.5:8000/sms/inbound", params)
+    answer = client.post("/sms/inbound", data=params, headers={**headers, "X-Twilio-Signature": internal},
+                         base_url="http://10.0.0.5:8000")
+    assert answer.status_code == 403
