@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 
 from app.database import claim, utcnow
 from app.extensions import db
@@ -164,26 +164,26 @@ def _locked(message_id: int) -> OutboundSms:
 
 
 def record_sent(message_id: int, claimant: str, provider_message_id: str) -> None:
-    """The provider accepted the message: mark it sent and blank a one-time code."""
-    message = _locked(message_id)
-    if message.status != SmsStatus.SENDING:
-        # Closed while we were sending (its code expired, or a reclaim ran out of attempts).
-        log.warning("SMS %s delivered as %s although it is already %s",
-                    message_id, provider_message_id, message.status)
-        return
-    if message.claimed_by != claimant:
-        log.warning("SMS %s delivered by %s after its lease passed to %s",
-                    message_id, claimant, message.claimed_by)
+    """The provider accepted the message: mark it sent and blank a one-time code.
+
+    One guarded UPDATE (it is once per message on the worker's hot path): it moves only a `sending`
+    row, whoever holds the lease now, since the message did leave.
+    """
     now = utcnow()
-    MACHINE.move(message, SmsStatus.SENT)
-    message.sent_at = now
-    message.provider_message_id = provider_message_id
-    message.last_error = None
-    message.lease_expires_at = None
-    if message.is_sensitive:
-        message.body = REDACTED
-        message.redacted_at = now
-    db.session.flush()
+    moved = db.session.execute(MACHINE.guarded_update(
+        OutboundSms, message_id, SmsStatus.SENT, sent_at=now, provider_message_id=provider_message_id,
+        last_error=None, lease_expires_at=None,
+        body=case((OutboundSms.is_sensitive, REDACTED), else_=OutboundSms.body),
+        redacted_at=case((OutboundSms.is_sensitive, now), else_=OutboundSms.redacted_at),
+    ).returning(OutboundSms.claimed_by)).first()
+    if moved is None:
+        # Closed while we were sending (its code expired, or a reclaim ran out of attempts).
+        status = db.session.scalar(select(OutboundSms.status).where(OutboundSms.id == message_id))
+        log.warning("SMS %s delivered as %s although it is already %s",
+                    message_id, provider_message_id, status)
+    elif moved.claimed_by != claimant:
+        log.warning("SMS %s delivered by %s after its lease passed to %s",
+                    message_id, claimant, moved.claimed_by)
 
 
 def record_failure(message_id: int, claimant: str, error: str, *, code: int | None = None,
@@ -245,6 +245,20 @@ def send_due_sms(limit: int) -> int:
     rows = take_due(limit, claimant)
     batch = [(m.id, m.to_phone, m.body) for m in rows if m.status == SmsStatus.SENDING]
     db.session.commit()
+    session = db.session()
+    # Only plain values go on, so the per-message commits need not expire the claimed rows again:
+    # each commit would otherwise walk the whole batch (its cost grew with the batch's square).
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        _send_batch(batch, claimant)
+    finally:
+        session.expire_on_commit = expiring
+        for message in rows:  # changed in the database since they were read
+            session.expire(message)
+    return len(rows)
+
+
+def _send_batch(batch: list[tuple[int, str, str]], claimant: str) -> None:
     pace = Pace(current_app.config["SMS_SEND_RATE"])
     for message_id, to_phone, body in batch:
         started = begin_attempt(message_id, claimant)
@@ -262,7 +276,6 @@ def send_due_sms(limit: int) -> int:
         else:
             record_sent(message_id, claimant, provider_message_id)
     db.session.commit()
-    return len(rows)
 
 
 class Pace:
