@@ -15,26 +15,7 @@ from app.database import utcnow
 from app.extensions import db as _db
 from app.orders.models import Order
 from tests import factories
-from tests.adherence.conftest import (  # noqa: F401  (fixtures)
-    AMLODIPINE,
-    METFORMIN_BID,
-    approve,
-    as_user,
-    catalogue_drugs,
-    coded,
-    completed_on,
-    deliver,
-    flow,
-    ordering,
-    pharmacists,
-    receive,
-    received_on,
-    shop,
-    sign,
-    stripe_client,
-    texted,
-    visit,
-)
+from tests.adherence.conftest import AMLODIPINE, METFORMIN_BID, completed_on
 
 TODAY = 20_000  # a day number (days since 1970-01-01); the arithmetic does not care which
 
@@ -99,7 +80,7 @@ def _pairs(now) -> dict:
         chain.measure(chain.fill_days(now), chain.MEASURED_DAYS)).all()}
 
 
-def test_a_fill_counts_on_the_patient_s_own_day(db, visit, receive):  # noqa: F811
+def test_a_fill_counts_on_the_patient_s_own_day(db, visit, receive):
     """03:00 UTC is still the evening before in New York: both fills are a day earlier there than in
     Shanghai, and the SQL and the patient's page agree on it."""
     now = datetime.combine(utcnow().date(), time(15), tzinfo=UTC)  # the same date in both zones
@@ -116,7 +97,7 @@ def test_a_fill_counts_on_the_patient_s_own_day(db, visit, receive):  # noqa: F8
         assert (page.period_days, page.covered_days) == (row.period, row.covered) == (period, covered), zone
 
 
-def test_a_zone_the_system_does_not_know_counts_in_the_clinic_s_zone(db, visit, receive):  # noqa: F811
+def test_a_zone_the_system_does_not_know_counts_in_the_clinic_s_zone(db, visit, receive):
     now = datetime.combine(utcnow().date(), time(15), tzinfo=UTC)
     first, second = receive(), receive()
     # 20:00 UTC is the next day in China.
@@ -130,7 +111,7 @@ def test_a_zone_the_system_does_not_know_counts_in_the_clinic_s_zone(db, visit, 
 
 # ---- the admin dashboard --------------------------------------------------------------------------
 
-def _dashboard(as_user) -> str:  # noqa: F811
+def _dashboard(as_user) -> str:
     admin = factories.make_user(Role.ADMIN)
     response = as_user(admin).get("/admin/")
     assert response.status_code == 200
@@ -138,7 +119,7 @@ def _dashboard(as_user) -> str:  # noqa: F811
 
 
 def test_the_dashboard_shows_each_class_and_store_with_the_share_adherent(
-        db, as_user, visit, received_on, shop):  # noqa: F811
+        db, as_user, visit, received_on, shop):
     other_store = factories.make_store(code="BJ1", name_en="Beijing Store", name_zh="北京门店")
     received_on(80, METFORMIN_BID)  # metformin (A10): 10 days, then again 55 days later: 20 of 81 days
     received_on(50, AMLODIPINE)  # amlodipine (C08): 28 days, refilled early: 51 of 51 days
@@ -163,13 +144,13 @@ def test_the_dashboard_shows_each_class_and_store_with_the_share_adherent(
     assert drugs["A10BA02"].pdc[90].covered_days == 20 and drugs["A10BA02"].pdc[90].period_days == 81
 
 
-def test_the_dashboard_says_when_nobody_is_in_the_measure_yet(db, as_user, visit, received_on):  # noqa: F811
+def test_the_dashboard_says_when_nobody_is_in_the_measure_yet(db, as_user, visit, received_on):
     received_on(3, AMLODIPINE)  # one fill: not yet measured
     page = _dashboard(as_user)
     assert 'id="adherence-chain-none"' in page and "adherence-by-class" not in page
 
 
-def test_only_the_largest_classes_and_stores_are_listed(db, monkeypatch, visit, received_on):  # noqa: F811
+def test_only_the_largest_classes_and_stores_are_listed(db, monkeypatch, visit, received_on):
     received_on(40, AMLODIPINE, METFORMIN_BID)
     received_on(10, AMLODIPINE, METFORMIN_BID)
     monkeypatch.setattr(chain, "CLASSES_SHOWN", 1)

@@ -12,26 +12,7 @@ from app.extensions import db as _db
 from app.notifications.models import SmsStatus
 from app.reminders.models import DoseAnswer
 from tests import factories
-from tests.adherence.conftest import (  # noqa: F401  (fixtures)
-    AMLODIPINE,
-    METFORMIN_BID,
-    add_doses,
-    approve,
-    as_user,
-    catalogue_drugs,
-    coded,
-    deliver,
-    flow,
-    ordering,
-    pharmacists,
-    receive,
-    received_on,
-    shop,
-    sign,
-    stripe_client,
-    texted,
-    visit,
-)
+from tests.adherence.conftest import AMLODIPINE, METFORMIN_BID, add_doses
 
 AMLODIPINE_KEY, METFORMIN_KEY = "C08CA01", "A10BA02"  # fills are grouped by ATC code
 SENT, DELIVERED = SmsStatus.SENT, SmsStatus.DELIVERED
@@ -39,7 +20,7 @@ TAKEN, SKIPPED = DoseAnswer.TAKEN, DoseAnswer.SKIPPED
 
 
 @pytest.fixture
-def history(visit, received_on):  # noqa: F811
+def history(visit, received_on):
     """Amlodipine (28 days a fill) handed over 150, 70 and 20 days ago; metformin once, 20 days ago.
     Amlodipine's dose reminders: four sent in the last 90 days (two taken, one skipped, one not
     answered), one sent and taken 100 days ago, and five that never reached the patient."""
@@ -95,7 +76,7 @@ def chart_of(page: str) -> str:
 
 # ---- the patient -------------------------------------------------------------------------------
 
-def test_the_patient_sees_each_medicine_s_figures_worked_out_by_hand(db, as_user, history):  # noqa: F811
+def test_the_patient_sees_each_medicine_s_figures_worked_out_by_hand(db, as_user, history):
     page = as_user(history.patient).get("/adherence/")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
@@ -106,21 +87,21 @@ def test_the_patient_sees_each_medicine_s_figures_worked_out_by_hand(db, as_user
     assert order == sorted(order)
 
 
-def test_the_page_is_audited_as_a_read_of_the_patient_s_data(db, as_user, history):  # noqa: F811
+def test_the_page_is_audited_as_a_read_of_the_patient_s_data(db, as_user, history):
     as_user(history.patient).get("/adherence/")
     event = _db.session.scalar(select(AuditEvent).where(AuditEvent.action == "adherence.viewed"))
     assert event.patient_id == history.patient.id and event.actor_id == history.patient.id
     assert AMLODIPINE_KEY in event.detail and METFORMIN_KEY in event.detail
 
 
-def test_another_patient_sees_only_their_own_page(db, as_user, history):  # noqa: F811
+def test_another_patient_sees_only_their_own_page(db, as_user, history):
     other = factories.make_patient()
     page = as_user(other).get("/adherence/").get_data(as_text=True)
     assert 'id="adherence-none"' in page and "data-adherence-drug" not in page and "<svg" not in page
 
 
 @pytest.mark.parametrize("role", [Role.DOCTOR, Role.PHARMACIST, Role.ADMIN, Role.COURIER])
-def test_staff_cannot_open_the_patient_page(db, as_user, role):  # noqa: F811
+def test_staff_cannot_open_the_patient_page(db, as_user, role):
     staff = factories.make_user(role)
     assert as_user(staff).get("/adherence/").status_code == 403
 
@@ -130,14 +111,14 @@ def test_a_visitor_is_sent_to_sign_in(db, client):
     assert response.status_code == 302 and "/accounts/login" in response.headers["Location"]
 
 
-def test_the_page_speaks_chinese_to_a_chinese_reader(db, as_user, history):  # noqa: F811
+def test_the_page_speaks_chinese_to_a_chinese_reader(db, as_user, history):
     history.patient.locale = "zh"
     page = as_user(history.patient).get("/adherence/").get_data(as_text=True)
     assert "氨氯地平" in page and "二甲双胍" in page  # the generic names in the reader's language
     assert 'lang="zh-Hans-CN"' in page
 
 
-def test_a_medicine_whose_supply_ended_before_the_window_is_not_current(db, as_user, visit, received_on):  # noqa: F811
+def test_a_medicine_whose_supply_ended_before_the_window_is_not_current(db, as_user, visit, received_on):
     received_on(300, AMLODIPINE)  # 28 days' supply, long gone
     received_on(5, METFORMIN_BID)
     page = as_user(visit.patient).get("/adherence/").get_data(as_text=True)
@@ -145,7 +126,7 @@ def test_a_medicine_whose_supply_ended_before_the_window_is_not_current(db, as_u
     assert f'data-adherence-drug="{METFORMIN_KEY}"' in page
 
 
-def test_an_early_refill_starts_when_the_supply_on_hand_runs_out(db, as_user, visit, received_on):  # noqa: F811
+def test_an_early_refill_starts_when_the_supply_on_hand_runs_out(db, as_user, visit, received_on):
     received_on(50, AMLODIPINE)  # T-50..T-23
     received_on(25, AMLODIPINE)  # refilled 3 days early: T-22..T+5, so T-22..T in the window
     block = _drug(as_user(visit.patient).get("/adherence/").get_data(as_text=True), AMLODIPINE_KEY)
@@ -160,7 +141,7 @@ def _panel(page: str) -> str:
 
 
 def test_the_doctor_of_the_consultation_sees_the_same_figures_beside_the_medicines(
-        db, as_user, history):  # noqa: F811
+        db, as_user, history):
     page = as_user(history.doctor).get(f"/consultations/{history.consultation.id}").get_data(as_text=True)
     panel = _panel(page)
     assert_history_figures(panel)
@@ -170,19 +151,19 @@ def test_the_doctor_of_the_consultation_sees_the_same_figures_beside_the_medicin
         'id="record-prescriptions"')
 
 
-def test_another_doctor_does_not_get_the_consultation_page(db, as_user, history):  # noqa: F811
+def test_another_doctor_does_not_get_the_consultation_page(db, as_user, history):
     stranger = factories.make_user(Role.DOCTOR)
     response = as_user(stranger).get(f"/consultations/{history.consultation.id}")
     assert response.status_code == 404
     assert "record-adherence" not in response.get_data(as_text=True)
 
 
-def test_the_patient_s_own_consultation_page_has_no_doctor_s_panel(db, as_user, history):  # noqa: F811
+def test_the_patient_s_own_consultation_page_has_no_doctor_s_panel(db, as_user, history):
     page = as_user(history.patient).get(f"/consultations/{history.consultation.id}").get_data(as_text=True)
     assert "record-adherence" not in page
 
 
-def test_the_doctor_reads_that_there_is_nothing_to_measure_yet(db, as_user, visit):  # noqa: F811
+def test_the_doctor_reads_that_there_is_nothing_to_measure_yet(db, as_user, visit):
     page = as_user(visit.doctor).get(f"/consultations/{visit.consultation.id}").get_data(as_text=True)
     assert 'id="record-adherence-none"' in _panel(page) and "<svg" not in _panel(page)
 
@@ -192,14 +173,14 @@ def test_the_doctor_reads_that_there_is_nothing_to_measure_yet(db, as_user, visi
 SVG_NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 
 
-def test_the_chart_loads_nothing_and_runs_nothing(db, as_user, history):  # noqa: F811
+def test_the_chart_loads_nothing_and_runs_nothing(db, as_user, history):
     svg = chart_of(as_user(history.patient).get("/adherence/").get_data(as_text=True))
     assert set(re.findall(r"https?://[^\s\"'<>)]+", svg)) <= SVG_NAMESPACES
     assert "<script" not in svg and "<style" not in svg and " style=" not in svg
     assert "<!--" not in svg and "href=" not in svg and "url(" not in svg
 
 
-def test_the_chart_has_a_title_and_a_summary_for_screen_readers(db, as_user, history):  # noqa: F811
+def test_the_chart_has_a_title_and_a_summary_for_screen_readers(db, as_user, history):
     svg = chart_of(as_user(history.patient).get("/adherence/").get_data(as_text=True))
     opening = svg[:svg.index(">") + 1]
     assert 'role="img"' in opening and 'aria-labelledby="adherence-chart-title"' in opening
@@ -214,7 +195,7 @@ def test_the_chart_has_a_title_and_a_summary_for_screen_readers(db, as_user, his
     assert svg.count("<title") == 1  # pygal's tooltips are gone; the one title names the chart
 
 
-def test_the_chart_draws_a_band_per_supply_and_a_dot_per_answered_day(db, as_user, history):  # noqa: F811
+def test_the_chart_draws_a_band_per_supply_and_a_dot_per_answered_day(db, as_user, history):
     svg = chart_of(as_user(history.patient).get("/adherence/").get_data(as_text=True))
     # Supplies within the last 180 days: amlodipine three, metformin one, one stroke each.
     assert len(re.findall(r'<path d="M[^"]*L[^"]*"[^>]*stroke="#3d8bfd"', svg)) == 4

@@ -7,26 +7,7 @@ from app.accounts.models import Role
 from app.notifications.models import SmsStatus
 from app.reminders.models import DoseAnswer
 from tests import factories
-from tests.adherence.conftest import (  # noqa: F401  (fixtures)
-    AMLODIPINE,
-    METFORMIN_BID,
-    add_doses,
-    approve,
-    as_user,
-    catalogue_drugs,
-    coded,
-    deliver,
-    flow,
-    ordering,
-    pharmacists,
-    receive,
-    received_on,
-    shop,
-    sign,
-    stripe_client,
-    texted,
-    visit,
-)
+from tests.adherence.conftest import AMLODIPINE, METFORMIN_BID, add_doses
 from tests.query_budget import count_statements
 
 SMALL, LARGE = 2, 8
@@ -43,7 +24,7 @@ def _statements(db, browser, url: str, shown: list[str]):
 
 
 @pytest.fixture
-def growing(visit, received_on):  # noqa: F811
+def growing(visit, received_on):
     """Grow the patient's history to `size` handovers of both drugs, every 20 days back from today, each
     with two dose reminders of each sent and answered; the pages must show both drugs."""
     made = []
@@ -66,7 +47,7 @@ def _flat(sizes: dict, budget: int) -> None:
     assert large.count <= budget, str(large)
 
 
-def test_the_patients_adherence_page_is_flat(db, as_user, visit, growing):  # noqa: F811
+def test_the_patients_adherence_page_is_flat(db, as_user, visit, growing):
     browser = as_user(visit.patient)
     sizes = {size: _statements(db, browser, "/adherence/", growing(size)) for size in (SMALL, LARGE)}
     # A savepoint and its release (the test's commit), the user, the fills with the dose answers, the
@@ -75,7 +56,7 @@ def test_the_patients_adherence_page_is_flat(db, as_user, visit, growing):  # no
     assert sizes[LARGE].inserts == 1
 
 
-def test_the_doctors_consultation_page_with_adherence_is_flat(db, as_user, visit, growing):  # noqa: F811
+def test_the_doctors_consultation_page_with_adherence_is_flat(db, as_user, visit, growing):
     browser = as_user(visit.doctor)
     url = f"/consultations/{visit.consultation.id}"
     sizes = {size: _statements(db, browser, url, growing(size)) for size in (SMALL, LARGE)}
@@ -83,7 +64,7 @@ def test_the_doctors_consultation_page_with_adherence_is_flat(db, as_user, visit
     _flat(sizes, budget=20)
 
 
-def test_the_admin_dashboard_is_flat(db, as_user, visit, growing):  # noqa: F811
+def test_the_admin_dashboard_is_flat(db, as_user, visit, growing):
     browser = as_user(factories.make_user(Role.ADMIN))
     sizes = {}
     for size in (SMALL, LARGE):
