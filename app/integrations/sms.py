@@ -126,8 +126,9 @@ class TwilioSmsBackend:
         http_client.session.trust_env = False
         self.client = Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
                              http_client=http_client)
-        # The library logs every request and response (numbers and bodies included) at INFO.
-        logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+        # The library logs every request and response (numbers and bodies included) at INFO, on loggers
+        # under "twilio".
+        logging.getLogger("twilio").setLevel(logging.WARNING)
         self.sender = ({"messaging_service_sid": config["TWILIO_MESSAGING_SERVICE_SID"]}
                        if config["TWILIO_MESSAGING_SERVICE_SID"] else {"from_": config["TWILIO_FROM_NUMBER"]})
         self.status_callback = config["PUBLIC_BASE_URL"].rstrip("/") + STATUS_CALLBACK_PATH

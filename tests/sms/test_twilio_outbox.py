@@ -191,3 +191,14 @@ def test_opted_out_numbers_get_codes_but_no_notices(db, fake_twilio):
     assert [m["body"] for m in fake_twilio.accepted()] == ["code 123456"]
     assert _db.session.scalar(select(OutboundSms.last_error).where(OutboundSms.id == notice)) == \
         "the recipient opted out"
+
+
+def test_the_library_logs_no_number_or_body(db, fake_twilio, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    _queue(body="Your order 42 is ready.")
+    outbox.send_due_sms(10)
+    assert len(fake_twilio.accepted()) == 1
+    assert not [r for r in caplog.records if r.name.startswith("twilio") and r.levelno < logging.WARNING]
+    assert "Your order 42" not in caplog.text and PHONE not in caplog.text
