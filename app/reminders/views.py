@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Role
 from app.audit.services import record_read
@@ -25,16 +24,8 @@ from app.transaction import perform
 UPCOMING_SHOWN = 5
 
 
-def _lines(patient) -> list[ReminderLine]:
-    lines = plans.current_lines(patient.id, utcnow())
-    if lines:  # the drugs for their names, in one statement
-        db.session.scalars(select(ReminderLine).where(ReminderLine.id.in_([line.id for line in lines]))
-                           .options(selectinload(ReminderLine.drug))).all()
-    return lines
-
-
 def _page(patient, errors: dict | None = None, submitted: dict | None = None, code: int = 200):
-    lines = _lines(patient)
+    lines = plans.current_lines(patient.id, utcnow())  # with their drugs, in one statement
     frequencies = sorted({line.frequency for line in lines if schedule.times_per_day(line.frequency)},
                          key=lambda f: (schedule.times_per_day(f), f))
     times = settings.dose_times_for(patient, frequencies)
