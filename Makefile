@@ -50,13 +50,16 @@ seed: migrate
 run: install-dev seed
 	@echo "Serving on http://127.0.0.1:5000  (the demo logins are listed above)"
 	@echo "SMS go to the local Twilio stand-in on 127.0.0.1:8421; read them and reply at /sms/phone"
+	@echo "Dispensing is pushed, de-identified, to the local data-platform receiver on 127.0.0.1:8765 (push health at /platform/)"
 	@store=$$($(BIN)/python config.py limiter-store) || exit 1; \
-	trap 'kill $$worker $$stripe $$twilio 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$worker $$stripe $$twilio $$platform 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python -m devtools.localstripe_runner --port 8420 \
 		--webhook-url http://127.0.0.1:5000/payments/webhooks/stripe \
 		--webhook-secret whsec_localstripe_development & stripe=$$!; \
 	$(BIN)/python -m devtools.twilio_fake --port 8421 --deliver-after 2 & twilio=$$!; \
+	$(BIN)/flask platform receive --port 8765 & platform=$$!; \
 	export SMS_BACKEND=twilio TWILIO_API_BASE=http://127.0.0.1:8421 TWILIO_FROM_NUMBER=+15005550006; \
+	export PLATFORM_PUSH_URL=http://127.0.0.1:8765/fhir; \
 	$(BIN)/flask worker & worker=$$!; \
 	RATELIMIT_STORAGE_URI="$$store" $(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --worker-class sync --access-logfile - wsgi:app
 

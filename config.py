@@ -28,6 +28,8 @@ STRIPE_SETTINGS = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOO
 TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID",
                    "TWILIO_FROM_NUMBER", "TWILIO_API_BASE")
 # The local Twilio stand-in's account (devtools/twilio_fake.py), which production must not use.
+PLATFORM_SETTINGS = ("PLATFORM_PUSH_URL", "PLATFORM_PUSH_SECRET", "PLATFORM_LINKAGE_KEY")
+LOCAL_PLATFORM_VALUES = {"development-only-platform-push-secret", "development-only-platform-linkage-key"}
 LOCAL_TWILIO_VALUES = {"AC" + "0" * 30 + "fa", "fake-twilio-auth-token-for-development"}
 MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -213,6 +215,18 @@ class Config:
     # one provider call. The "file" backend appends to SMS_FILE_PATH; SMS_FILE_GATE (a file
     # holding a number) holds its replies, for rehearsing a worker killed mid-batch.
     SMS_SEND_LEASE_SECONDS = 120
+
+    # The clinical data platform. Empty URL: events wait in the outbox and nothing is sent. The push
+    # is signed with PLATFORM_PUSH_SECRET; PLATFORM_LINKAGE_KEY keys the hash the platform joins
+    # hospital records by (shared with the platform, and never the Flask secret).
+    PLATFORM_PUSH_URL = ""
+    PLATFORM_PUSH_SECRET = "development-only-platform-push-secret"  # noqa: S105  (refused in production)
+    PLATFORM_LINKAGE_KEY = "development-only-platform-linkage-key"
+    PLATFORM_BATCH_SIZE = 100  # events per FHIR batch Bundle
+    PLATFORM_TIMEOUT_SECONDS = 10
+    PLATFORM_LEASE_SECONDS = 120  # must outlast one push; a lapsed lease lets another worker retry
+    PLATFORM_RETRY_BASE_SECONDS = 2.0  # the first retry after 1–2 s, doubling up to the maximum
+    PLATFORM_MAX_BACKOFF_SECONDS = 3600
     SMS_FILE_PATH = str(INSTANCE_DIR / "sms-outbox.jsonl")
     SMS_FILE_GATE = ""
 
@@ -225,7 +239,8 @@ class Config:
         if os.environ.get("SECRET_KEY"):
             settings["SECRET_KEY"] = os.environ["SECRET_KEY"]
         for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
-                     "STRIPE_API_BASE", "UPLOAD_FOLDER", "SMS_BACKEND", *TWILIO_SETTINGS, "PUBLIC_BASE_URL"):
+                     "STRIPE_API_BASE", "UPLOAD_FOLDER", "SMS_BACKEND", *TWILIO_SETTINGS, "PUBLIC_BASE_URL",
+                     *PLATFORM_SETTINGS):
             if name in os.environ:
                 settings[name] = os.environ[name]
         if os.environ.get("RATELIMIT_STORAGE_URI"):
@@ -235,6 +250,11 @@ class Config:
                 settings["SMS_SEND_RATE"] = float(os.environ["SMS_SEND_RATE"])
             except ValueError:
                 raise ConfigError("SMS_SEND_RATE must be a number of messages per second.") from None
+        if os.environ.get("PLATFORM_BATCH_SIZE"):
+            size = os.environ["PLATFORM_BATCH_SIZE"].strip()
+            if not (size.isascii() and size.isdigit() and 1 <= int(size) <= 1000):
+                raise ConfigError("PLATFORM_BATCH_SIZE must be a whole number from 1 to 1000.")
+            settings["PLATFORM_BATCH_SIZE"] = int(size)
         if os.environ.get("TRUSTED_PROXY_COUNT"):
             count = os.environ["TRUSTED_PROXY_COUNT"].strip()
             if not (count.isascii() and count.isdigit() and int(count) <= 10):
@@ -309,6 +329,7 @@ class ProductionConfig(Config):
             for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
                 if os.environ.get(name, "").strip() in (LOCAL_TWILIO_VALUES | {""}):
                     raise ConfigError(f"{name} must be set to the real Twilio value for production.")
+        cls._check_platform()
         # RATELIMIT_STORAGE_URI, when given, overrides REDIS_URL for the limiter; either must be shared.
         name = "RATELIMIT_STORAGE_URI" if os.environ.get("RATELIMIT_STORAGE_URI") else "REDIS_URL"
         store = os.environ.get(name, "").strip()
@@ -320,6 +341,21 @@ class ProductionConfig(Config):
         settings = super().init()
         settings["RATELIMIT_STORAGE_URI"] = store
         return settings
+
+    @staticmethod
+    def _check_platform() -> None:
+        """Pushing to the platform needs HTTPS and real keys; the linkage key is never the Flask secret."""
+        url = os.environ.get("PLATFORM_PUSH_URL", "").strip()
+        if not url:
+            return
+        if not url.lower().startswith("https://"):
+            raise ConfigError("PLATFORM_PUSH_URL must be an https:// address in production.")
+        for name in ("PLATFORM_PUSH_SECRET", "PLATFORM_LINKAGE_KEY"):
+            value = os.environ.get(name, "").strip()
+            if not value or value in LOCAL_PLATFORM_VALUES:
+                raise ConfigError(f"{name} must be set to the value agreed with the data platform.")
+        if os.environ["PLATFORM_LINKAGE_KEY"].strip() == os.environ.get("SECRET_KEY", "").strip():
+            raise ConfigError("PLATFORM_LINKAGE_KEY must not be the SECRET_KEY.")
 
 
 CONFIGS = {

@@ -75,6 +75,8 @@ def register_blueprints(app: Flask) -> None:
     from app.orders import bp as orders_bp
     from app.patients import bp as patients_bp
     from app.payments import bp as payments_bp
+    from app.platform import bp as platform_bp
+    from app.platform import views as _platform_pages  # noqa: F401  (its routes register on import)
     from app.prescribing import bp as prescribing_bp
     from app.reminders import bp as reminders_bp
     from app.review import bp as review_bp
@@ -100,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sms_bp)
     app.register_blueprint(adherence_bp)
     app.register_blueprint(reminders_bp)
+    app.register_blueprint(platform_bp)
 
 
 def register_integrations(app: Flask) -> None:

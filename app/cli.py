@@ -9,6 +9,7 @@ from app.checks.cli import checks
 from app.extensions import db
 from app.inventory.cli import inventory
 from app.payments.cli import payments
+from app.platform.cli import platform
 
 
 def register(app: Flask) -> None:
@@ -17,6 +18,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(checks)
     app.cli.add_command(inventory)
     app.cli.add_command(payments)
+    app.cli.add_command(platform)
 
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Run every job once and exit.")

@@ -91,7 +91,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
     load_shipped_catalogue()
     db.session.flush()
     seed_demo_condition()
-    seed_demo_sms_consent()
+    seed_demo_consents()
     seed_demo_stock(stores, next(u for u in db.session.scalars(select(User).where(User.role == Role.ADMIN))))
     seed_demo_orders(DEMO_PASSWORD, demo_proof_pdf(b"type 2 diabetes mellitus, E11.9"))
     return logins
@@ -150,16 +150,18 @@ def demo_proof_pdf(diagnosis: bytes = b"essential hypertension, I10") -> bytes:
     return bytes(out)
 
 
-def seed_demo_sms_consent() -> None:
+def seed_demo_consents() -> None:
     """The demo patient agreed to SMS, so the orders text them and the delivered one plans reminders
-    (read on /sms/phone with `make run`)."""
+    (read on /sms/phone with `make run`), and to data sharing, so the medicines they receive are
+    pushed, de-identified, to the local data-platform receiver."""
     from app.patients.models import ConsentKind
     from app.patients.queries import active_consent
     from app.patients.services import grant_consent
 
     patient = db.session.scalar(select(User).where(User.email == "patient@demo.example"))
-    if active_consent(patient, ConsentKind.SMS_REMINDERS) is None:
-        grant_consent(patient, ConsentKind.SMS_REMINDERS)
+    for kind in (ConsentKind.SMS_REMINDERS, ConsentKind.DATA_SHARING):
+        if active_consent(patient, kind) is None:
+            grant_consent(patient, kind)
 
 
 def seed_demo_condition() -> None:

@@ -30,6 +30,7 @@ from app.orders.models import Dispense, DispensedPack, Order, OrderLine  # noqa:
 from app.outbox.models import OutboxEvent  # noqa: F401
 from app.patients.models import Address, Allergy, Condition, Consent, PatientProfile, Upload  # noqa: F401
 from app.payments.models import Payment, Refund, StripeEvent  # noqa: F401
+from app.platform.models import ResearchToken  # noqa: F401
 from app.prescribing.models import Prescription, PrescriptionItem  # noqa: F401
 from app.reminders.models import DoseReminder, ReminderLine, ReminderPreference  # noqa: F401
 from app.review.models import CheckFinding, PrescriptionReview  # noqa: F401

@@ -19,6 +19,7 @@ from app.notifications import labels as sms_labels
 from app.orders import labels as order_labels
 from app.patients import catalog, identity
 from app.patients import labels as patient_labels
+from app.platform import labels as platform_labels
 from app.prescribing import directions
 from app.prescribing import labels as prescription_labels
 from app.review import labels as review_labels
@@ -163,6 +164,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(consultation_labels.status, "consultation_status_label")
     app.add_template_global(order_labels.status, "order_status_label")
     app.add_template_global(sms_labels.status, "sms_status_label")
+    app.add_template_global(platform_labels.status, "platform_status_label")
 
     @app.context_processor
     def helpers() -> dict:

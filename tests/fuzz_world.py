@@ -3,6 +3,8 @@ id of, owned by the users signed in, and a good value for every input a view rea
 
 from datetime import date, timedelta
 
+from sqlalchemy import select
+
 from app.accounts.models import Role
 from app.database import utcnow
 from app.delivery.models import Delivery
@@ -11,6 +13,8 @@ from app.inventory import transfers
 from app.inventory.models import Store
 from app.inventory.recall import recall_lot
 from app.orders import services as orders
+from app.outbox.models import OutboxEvent, OutboxStatus
+from app.outbox.services import emit, event_row, new_key
 from app.patients.models import Address, Allergy, AllergyKind, ConditionStatus, Severity
 from app.prescribing import services as rx
 from app.reminders.models import ReminderLine
@@ -73,6 +77,13 @@ class World:
         self.draft = rx.start(consultation, self.doctor, condition_id=self.condition.id)
         self.line = rx.add_item(self.draft, self.doctor, drug_id=self.drug.id, dose="5", dose_unit="mg",
                                 frequency="QD", duration_days=7)
+        # A data-platform event of the patient's, dead, so its page offers the replay.
+        key = new_key()
+        event = event_row("medication.dispensed", "order_lines", self.order.lines[0].id, self.patient.id,
+                          {"resourceType": "MedicationDispense", "status": "completed",
+                           "medicationCodeableConcept": {"text": "amlodipine"}}, key=key)
+        emit([{**event, "status": OutboxStatus.DEAD, "last_error": "refused by the platform (422)"}])
+        self.event_id = db.session.scalar(select(OutboxEvent.id).where(OutboxEvent.idempotency_key == key))
         db.session.commit()
         self.users = {str(Role.PATIENT): self.patient, str(Role.DOCTOR): self.doctor,
                       str(Role.PHARMACIST): self.pharmacist, str(Role.ADMIN): self.admin,
@@ -94,7 +105,7 @@ class World:
                "allergy_id": self.allergy.id, "user_id": self.bystander.id, "store_id": self.store.id,
                "lot_id": self.lot.id, "transfer_id": self.transfer.id, "recall_id": self.recall.id,
                "drug_id": self.drug.id, "order_id": self.order.id, "delivery_id": self.delivery.id,
-               "line_id": self.reminder.id}
+               "line_id": self.reminder.id, "event_id": self.event_id}
         if endpoint == "orders.choose":
             ids["prescription_id"] = self.orderable.id
         if endpoint.startswith("review.") or endpoint in ("prescribing.extend", "prescribing.revise",

@@ -19,7 +19,8 @@ DEPLOYMENT_VARIABLES = ("APP_CONFIG", "SECRET_KEY", "DATABASE_URL", "RATELIMIT_S
                         "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
                         "TRUSTED_PROXY_COUNT", "SMS_BACKEND", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
                         "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM_NUMBER", "TWILIO_API_BASE",
-                        "PUBLIC_BASE_URL")
+                        "PUBLIC_BASE_URL", "PLATFORM_PUSH_URL", "PLATFORM_PUSH_SECRET",
+                        "PLATFORM_LINKAGE_KEY", "PLATFORM_BATCH_SIZE")
 # Shaped like Stripe's live values; never used to call anything.
 STRIPE_ENV = {"STRIPE_SECRET_KEY": "sk_live_51Hexample0000000000000000",
               "STRIPE_PUBLISHABLE_KEY": "pk_live_51Hexample0000000000000000",
@@ -284,3 +285,59 @@ def test_production_sends_through_twilio_with_a_real_account(production_env):
     assert type(backend).__name__ == "TwilioSmsBackend"
     assert backend.status_callback == "https://hospital.example/sms/status"
     assert application.config["TWILIO_API_BASE"] == ""  # Twilio itself
+
+
+PLATFORM_ENV = {"PLATFORM_PUSH_URL": "https://platform.hospital.example/fhir",
+                "PLATFORM_PUSH_SECRET": "agreed-push-secret-0123456789abcdef",
+                "PLATFORM_LINKAGE_KEY": "agreed-linkage-key-0123456789abcdef"}
+
+
+def _platform(env, **changes):
+    for key, value in {**PLATFORM_ENV, **changes}.items():
+        if value is None:
+            env.delenv(key, raising=False)
+        else:
+            env.setenv(key, value)
+
+
+def test_production_pushes_to_the_platform_over_https_with_the_agreed_keys(production_env):
+    _platform(production_env)
+    settings = production_app().config
+    assert settings["PLATFORM_PUSH_URL"] == PLATFORM_ENV["PLATFORM_PUSH_URL"]
+    assert settings["PLATFORM_LINKAGE_KEY"] == PLATFORM_ENV["PLATFORM_LINKAGE_KEY"] != settings["SECRET_KEY"]
+
+
+def test_production_without_a_platform_address_pushes_nothing(production_env):
+    assert production_app().config["PLATFORM_PUSH_URL"] == ""
+
+
+@pytest.mark.parametrize("url", ["http://platform.hospital.example/fhir", "ftp://platform.example",
+                                 "platform"])
+def test_production_refuses_a_platform_address_that_is_not_https(production_env, url):
+    _platform(production_env, PLATFORM_PUSH_URL=url)
+    assert _production_error(production_env).startswith("PLATFORM_PUSH_URL must be an https://")
+
+
+@pytest.mark.parametrize("name", ["PLATFORM_PUSH_SECRET", "PLATFORM_LINKAGE_KEY"])
+@pytest.mark.parametrize("value", [None, "", "development default"])
+def test_production_refuses_to_push_without_the_agreed_keys(production_env, name, value):
+    stand_in = getattr(config.DevelopmentConfig, name)
+    _platform(production_env, **{name: stand_in if value == "development default" else value})
+    message = _production_error(production_env)
+    assert message.startswith(name) and stand_in not in message
+
+
+def test_production_refuses_the_flask_secret_as_the_linkage_key(production_env):
+    _platform(production_env, PLATFORM_LINKAGE_KEY=REAL_SECRET)
+    assert _production_error(production_env) == "PLATFORM_LINKAGE_KEY must not be the SECRET_KEY."
+
+
+@pytest.mark.parametrize(("size", "accepted"), [("1", True), ("1000", True), ("0", False), ("1001", False),
+                                                ("ten", False), ("-5", False)])
+def test_the_batch_size_is_a_whole_number_from_1_to_1000(clean_env, size, accepted):
+    clean_env.setenv("PLATFORM_BATCH_SIZE", size)
+    if accepted:
+        assert config.DevelopmentConfig.init()["PLATFORM_BATCH_SIZE"] == int(size)
+    else:
+        with pytest.raises(ConfigError, match="PLATFORM_BATCH_SIZE must be a whole number from 1 to 1000"):
+            config.DevelopmentConfig.init()

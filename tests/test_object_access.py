@@ -13,7 +13,10 @@ from app.delivery.models import Delivery
 from app.drugs import services as drug_services
 from app.extensions import db as _db
 from app.orders.models import Order, OrderLine
-from app.patients.models import Address, Allergy, AllergyKind, Severity
+from app.outbox.models import OutboxEvent, OutboxStatus
+from app.outbox.services import emit, event_row, new_key
+from app.patients.models import Address, Allergy, AllergyKind, ConsentKind, Severity
+from app.patients.services import grant_consent
 from app.prescribing import services as rx
 from app.reminders.models import ReminderLine
 from tests import factories
@@ -79,6 +82,13 @@ def record_of_a(db, flow):  # noqa: F811  (the imported fixture)
     reminder = ReminderLine(patient_id=patient.id, order_line_id=order.lines[0].id, drug_id=drug.id,
                             frequency="QD", doses_per_day=1, days_supply=7, starts_at=utcnow())
     db.session.add(reminder)
+    # A dead data-platform event of A's, A still sharing: a replay an outsider got through would queue it.
+    grant_consent(patient, ConsentKind.DATA_SHARING)
+    key = new_key()
+    event = event_row("medication.dispensed", "order_lines", order.lines[0].id, patient.id,
+                      {"resourceType": "MedicationDispense", "status": "completed",
+                       "medicationCodeableConcept": {"text": "amlodipine"}}, key=key)
+    emit([{**event, "status": OutboxStatus.DEAD, "last_error": "refused by the platform (422)"}])
     db.session.commit()
     return consultation, {
         "prescription_id": prescription.id,
@@ -92,6 +102,7 @@ def record_of_a(db, flow):  # noqa: F811  (the imported fixture)
         "order_id": order.id,
         "delivery_id": delivery.id,
         "line_id": reminder.id,
+        "event_id": db.session.scalar(select(OutboxEvent.id).where(OutboxEvent.idempotency_key == key)),
     }
 
 
@@ -136,6 +147,7 @@ def test_other_patients_and_unrelated_doctors_are_refused(db, record_of_a, as_us
         assert response.status_code in (403, 404), f"{outsider.role} {method} {path} → {response.status_code}"
     db.session.expire_all()
     assert db.session.get(type(consultation), consultation.id).status == status_before
+    assert db.session.get(OutboxEvent, ids["event_id"]).status == OutboxStatus.DEAD
     # The outsiders' accounts were created above; nothing else may have been written.
     # Four users, three profiles (doctor, pharmacist, courier), the pharmacist's store.
     assert _changes() == rows_before + 4 + 3 + 1

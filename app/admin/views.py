@@ -19,6 +19,7 @@ from app.i18n import current_language
 from app.inventory.models import Store
 from app.labels import DEPARTMENTS
 from app.notifications.models import OutboundSms, SmsStatus
+from app.outbox.models import OutboxEvent, OutboxStatus
 from app.pagination import Sort, paginate
 from app.patients import queries as patients
 from app.policy import patient_data, roles_required
@@ -50,12 +51,15 @@ def dashboard():
         db.session.execute(select(OutboundSms.status, func.count()).group_by(OutboundSms.status)).all()
     )
     store_count = db.session.scalar(select(func.count()).select_from(Store))
+    platform_by_status = dict(
+        db.session.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)).all())
     # Counts of patient–drug pairs only, never a patient: two statements however many there are.
     adherence = adherence_distribution.distribution()
     return render_template("admin/dashboard.html", users_by_role=users_by_role, roles=list(Role),
                            sms_by_status=sms_by_status, sms_statuses=list(SmsStatus),
                            store_count=store_count, adherence=adherence, atc_subgroup=atc_subgroup,
-                           sms_phone_page=phone_page_available())
+                           sms_phone_page=phone_page_available(), platform_by_status=platform_by_status,
+                           platform_statuses=list(OutboxStatus))
 
 
 @bp.route("/users")

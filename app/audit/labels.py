@@ -190,6 +190,10 @@ ACTIONS = {
     "reminders.switched": _l("Reminders switched on or off"),
     "reminders.dose_times_changed": _l("Dose times changed"),
     "adherence.viewed": _l("Adherence viewed"),
+    # the data platform push
+    "platform.event_viewed": _l("Data platform event viewed"),
+    "platform.event_replayed": _l("Data platform event replayed"),
+    "platform.dead_replayed": _l("Dead data platform events replayed"),
 }
 
 # Table names, and the other object types code records.
@@ -215,6 +219,7 @@ OBJECTS = {
     "dispenses": _l("Dispense"),
     "dispensed_packs": _l("Dispensed pack"),
     "outbox_events": _l("Data platform event"),
+    "research_tokens": _l("Research token"),
     "orders": _l("Order"),
     "outbound_sms": _l("SMS"),
     "patient_profiles": _l("Patient profile"),

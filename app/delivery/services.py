@@ -31,6 +31,7 @@ from app.orders.services import locked
 from app.orders.states import MACHINE as ORDERS
 from app.orders.states import OrderStatus as S
 from app.payments import services as payments
+from app.platform import events as platform_events
 from app.reminders import plans as reminder_plans
 
 NOT_THEIRS = _l("This delivery is assigned to another courier.")
@@ -137,10 +138,13 @@ def _check_reading(delivery: Delivery, courier, value, *, required: bool):
         by_lot: dict[int, int] = {}
         for pack in _packs(delivery):
             by_lot[pack.lot_id] = by_lot.get(pack.lot_id, 0) + 1
-        for lot_id, packs in sorted(by_lot.items()):
-            db.session.add(ColdChainExcursion(delivery_id=delivery.id, lot_id=lot_id, packs=packs,
-                                              temperature_c=reading, detected_at=delivery.excursion_at,
-                                              recorded_by_id=courier.id))
+        excursions = [ColdChainExcursion(delivery_id=delivery.id, lot_id=lot_id, packs=packs,
+                                         temperature_c=reading, detected_at=delivery.excursion_at,
+                                         recorded_by_id=courier.id)
+                      for lot_id, packs in sorted(by_lot.items())]
+        db.session.add_all(excursions)
+        db.session.flush()
+        platform_events.excursion_recorded(excursions)
         record("delivery.excursion", obj=delivery, patient=delivery.order.patient_id, actor=courier,
                detail=f"{reading} °C; lots={sorted(by_lot)}")
     return reading
@@ -254,6 +258,7 @@ def delivered(delivery: Delivery, courier, *, code: str = "", recipient: str = "
            detail="code" if typed else f"recipient={recipient}; {relationship}")
     notices.delivered(order)
     reminder_plans.record_received(order)
+    platform_events.medicines_received(order)
     return True
 
 

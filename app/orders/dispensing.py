@@ -28,8 +28,8 @@ from app.orders.models import PAYABLE, Dispense, DispensedPack, Fulfilment, Orde
 from app.orders.services import locked
 from app.orders.states import MACHINE
 from app.orders.states import OrderStatus as S
-from app.outbox.services import emit
 from app.payments import services as payments
+from app.platform import events as platform_events
 from app.reminders import plans as reminder_plans
 
 # The pharmacist's "four checks, ten matches" (四查十对): every one is ticked before dispensing.
@@ -199,7 +199,6 @@ def dispense(order: Order, pharmacist, scans: dict, checklist, now: datetime | N
                        pharmacist_id=pharmacist.id, dispensed_at=now or utcnow(),
                        checklist=",".join(code for code, _label in CHECKLIST), packs=packs)
     save_codes(lambda: db.session.add(record_))
-    emit("medication.dispensed", record_, _event(order, record_))
     MACHINE.move(order, S.DISPENSING)
     order.dispensed_at = record_.dispensed_at
     if order.fulfilment == Fulfilment.PICKUP:
@@ -211,18 +210,6 @@ def dispense(order: Order, pharmacist, scans: dict, checklist, now: datetime | N
     if order.fulfilment == Fulfilment.PICKUP:
         notices.ready_for_pickup(order)
     return record_
-
-
-def _event(order: Order, dispensed: Dispense) -> dict:
-    """What the data platform receives: no name, phone, address or id of the patient (the push adds a
-    keyed pseudonym), only what was dispensed, from which lot, for how long."""
-    return {
-        "dispense": dispensed.id, "store": order.store.code, "dispensed_on": dispensed.dispensed_at.date(),
-        "lines": [{"atc": line.drug.atc_code, "drug": line.drug.code, "packs": line.packs,
-                   "days_supply": line.days_supply,
-                   "lots": sorted({p.lot.lot_number for p in dispensed.packs if p.order_line_id == line.id})}
-                  for line in order.lines],
-    }
 
 
 def issue_handover_code(order: Order) -> None:
@@ -265,4 +252,5 @@ def hand_over(order: Order, pharmacist, code: str) -> bool:
     db.session.flush()
     record("order.handed_over", obj=order, patient=order.patient_id, actor=pharmacist)
     reminder_plans.record_received(order)
+    platform_events.medicines_received(order)
     return True

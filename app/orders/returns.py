@@ -23,8 +23,8 @@ from app.orders.models import PAYABLE, Dispense, DispensedPack, Fulfilment, Orde
 from app.orders.services import locked
 from app.orders.states import MACHINE
 from app.orders.states import OrderStatus as S
-from app.outbox.services import emit
 from app.payments import services as payments
+from app.platform import events as platform_events
 from app.reminders import plans as reminder_plans
 
 # Why a pharmacist takes a dispensed order back.
@@ -116,10 +116,8 @@ def cancel_after_dispensing(order: Order, pharmacist, reason: str, note: str = "
     order.closed_at, order.closed_by_id, order.close_reason = utcnow(), pharmacist.id, reason
     order.handover_code = None
     payments.release(payments.live_payment(PAYABLE, order.id), "returned")
-    emit("medication.returned", dispensed, {
-        "dispense": dispensed.id, "store": order.store.code, "returned_on": order.closed_at.date(),
-        "reason": reason, "lines": [{"drug": pack.drug.code, "lot": pack.lot.lot_number} for pack in back]})
     db.session.flush()
+    platform_events.dispense_returned(order)
     record("order.refunded", obj=order, patient=order.patient_id, actor=pharmacist,
            detail=f"{reason}; packs={len(back)}; spoiled={spoiled}; {note}"[:500])
     notices.refunded(order)
@@ -147,11 +145,8 @@ def replace_after_excursion(order: Order, pharmacist, scans: dict, checklist, pa
     _close_excursions(delivery, pharmacist, "replaced")
     MACHINE.move(order, S.DISPENSING)
     deliveries.repack(delivery, pharmacist, record_)
-    emit("medication.lots_replaced", dispensed, {
-        "dispense": dispensed.id, "store": order.store.code, "replaced_on": utcnow().date(),
-        "withdrawn": sorted({pack.lot.lot_number for pack in spoiled}),
-        "lots": sorted({db.session.get(StockLot, pack.lot_id).lot_number for pack in fresh})},
-        key=f"medication.lots_replaced:dispenses:{dispensed.id}:{len(dispensed.packs)}")
+    # The platform hears of the fresh lots in the dispense sent at handover; the spoiled ones were
+    # reported with the excursion.
     db.session.flush()
     record("order.replaced", obj=order, patient=order.patient_id, actor=pharmacist,
            detail="; ".join(f"{p.drug_id}:{p.lot_id}:{p.traceability_code}" for p in fresh)[:500])

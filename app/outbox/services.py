@@ -1,18 +1,38 @@
-"""emit(): add an event to the caller's transaction; it is pushed to the data platform later."""
+"""emit(): add events to the caller's transaction; the worker pushes them to the data platform later."""
 
 import json
+import uuid
 
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.database import utcnow
 from app.extensions import db
-from app.outbox.models import OutboxEvent
+from app.outbox.models import OutboxEvent, OutboxStatus
 
 
-def emit(event_type: str, aggregate, payload: dict, *, key: str | None = None) -> OutboxEvent:
-    """One event about `aggregate` (a row with a table name and an id); `key` defaults to the type and
-    the aggregate, so an event is emitted once per aggregate."""
-    aggregate_type = aggregate.__tablename__
-    event = OutboxEvent(event_type=event_type, aggregate_type=aggregate_type, aggregate_id=aggregate.id,
-                        idempotency_key=key or f"{event_type}:{aggregate_type}:{aggregate.id}",
-                        payload=json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str))
-    db.session.add(event)
-    db.session.flush()
-    return event
+def event_row(event_type: str, aggregate_type: str, aggregate_id: int, patient_id: int | None,
+              resource: dict, *, source_key: str | None = None, key: str | None = None) -> dict:
+    """One outbox row as values; `resource` must already carry `key` (its idempotency key)."""
+    return {"event_type": event_type, "aggregate_type": aggregate_type, "aggregate_id": aggregate_id,
+            "source_key": source_key or f"{event_type}:{aggregate_type}:{aggregate_id}",
+            "idempotency_key": key or str(uuid.uuid4()), "patient_id": patient_id,
+            "resource_type": resource.get("resourceType", ""),
+            "payload": json.dumps(resource, ensure_ascii=False, separators=(",", ":")),
+            "status": OutboxStatus.PENDING, "attempts": 0, "next_attempt_at": utcnow(), "last_error": "",
+            "created_at": utcnow()}
+
+
+def emit(rows: list[dict]) -> int:
+    """Insert the events in one statement; an event whose source key exists already is skipped, so a
+    code path that runs twice (or a backfill over what was pushed live) never writes one twice.
+    Returns how many were new."""
+    if not rows:
+        return 0
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(OutboxEvent).on_conflict_do_nothing(index_elements=["source_key"])
+    result = db.session.execute(statement.returning(OutboxEvent.id), rows)
+    return len(result.all())
+
+
+def new_key() -> str:
+    return str(uuid.uuid4())

@@ -138,6 +138,9 @@ class Condition(db.Model):
 class ConsentKind(StrEnum):
     DATA_SHARING = "data_sharing"
     SMS_REMINDERS = "sms_reminders"
+    # On top of data sharing: the platform may join the patient's records with the hospital's, through
+    # a keyed hash of the ID number and birth date (never the values themselves).
+    RECORD_LINKAGE = "record_linkage"
 
 
 class Consent(db.Model):

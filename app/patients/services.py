@@ -34,7 +34,7 @@ from app.patients.uploads import save_upload, upload_path
 from app.text import clean_name
 
 # The consent text version a new grant records; bump it when the wording shown to patients changes.
-CONSENT_VERSIONS = {"data_sharing": "2026-11", "sms_reminders": "2026-11"}
+CONSENT_VERSIONS = {"data_sharing": "2026-11", "sms_reminders": "2026-11", "record_linkage": "2026-12"}
 
 REQUIRED = _l("This field is required.")
 EARLIEST_DATE = date(1900, 1, 1)
@@ -207,7 +207,19 @@ def revoke_consent(patient: User, kind: ConsentKind | str) -> Consent:
     db.session.flush()
     record("consent.revoked", obj=current, patient=patient, detail=f"{kind.value}@{current.version}")
     _reminders_follow(patient, kind)
+    _platform_follows(patient, kind)
     return current
+
+
+def _platform_follows(patient: User, kind: ConsentKind) -> None:
+    """What waits for the data platform stops with the data-sharing consent, and loses the linkage
+    token with the linkage consent; both in the withdrawal's own transaction."""
+    from app.platform import events  # the events read every feature's records
+
+    if kind == ConsentKind.DATA_SHARING:
+        events.withdraw(patient.id)
+    elif kind == ConsentKind.RECORD_LINKAGE:
+        events.unlink(patient.id)
 
 
 def add_allergy(patient: User, *, kind: str, substance: str, allergy_class: str, reaction: str,

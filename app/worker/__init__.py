@@ -34,6 +34,8 @@ def jobs() -> list[Job]:
     from app.orders.services import cancel_unpaid as cancel_unpaid_orders
     from app.payments.operations import perform_due as perform_payment_operations
     from app.payments.operations import reconcile_when_due as reconcile_payments
+    from app.platform.adherence_events import summarise_last_month
+    from app.platform.push import push_due as push_platform_events
     from app.review.services import sweep_abandoned_claims
 
     return [
@@ -48,6 +50,10 @@ def jobs() -> list[Job]:
         Job("reconcile-payments", reconcile_payments, manages_transactions=True),
         Job("release-abandoned-review-claims", sweep_abandoned_claims),
         Job("expire-stock-lots", expire_lots),
+        # Once a month (per process): last month's adherence, once it has settled.
+        Job("summarise-adherence", summarise_last_month, manages_transactions=True),
+        # Last: the events the jobs above wrote go out in the same sweep.
+        Job("push-platform-events", push_platform_events, manages_transactions=True),
     ]
 
 

@@ -23,8 +23,9 @@ CODE = re.compile(r"^[a-z_]+(?:\.[a-z_]+)+$")
 # Dotted strings in app/ that are not actions: a module, a Stripe event type, a data file.
 # Dotted strings that are not audit actions: a module, the data platform's event types (outbox rows)
 # and Stripe's.
-NOT_ACTIONS = {"alembic.runtime.plugins", "medication.dispensed", "medication.lots_replaced",
-               "medication.returned"}
+# Data-platform event types, and the WSGI environ key the reference receiver drops a connection by.
+NOT_ACTIONS = {"alembic.runtime.plugins", "medication.dispensed", "medication.returned", "adherence.summary",
+               "werkzeug.socket"}
 NOT_ACTION_PREFIXES = ("payment_intent.", "charge.")
 FILE_SUFFIXES = (".csv", ".txt", ".json")
 # Actions recorded from an f-string, and every value the f-string can take.

@@ -19,6 +19,8 @@ from app.orders import dispensing
 from app.orders.models import PAYABLE, Dispense, DispensedPack, Order
 from app.orders.states import OrderStatus
 from app.outbox.models import OutboxEvent
+from app.patients.models import ConsentKind
+from app.patients.services import grant_consent
 from app.payments import operations
 from app.payments.models import OperationKind, PaymentOperation, PaymentStatus
 from tests import factories
@@ -55,7 +57,9 @@ def _scan(order, lot_number=None, codes=None):
     return {line.id: (lot_number or _lot(order.store, line.drug).lot_number, codes or code(1))}
 
 
-def test_dispensing_writes_the_ledger_the_record_and_one_event(app, db, shop, approve, ordering, coded):
+def test_dispensing_writes_the_ledger_and_the_record_and_the_platform_hears_only_at_handover(
+        app, db, shop, approve, ordering, coded, visit):
+    grant_consent(visit.patient, ConsentKind.DATA_SHARING)
     order, _payment = _paid(shop, approve, ordering)
     dispensed = dispensing.dispense(order, shop.pharmacist, _scan(order), EVERY_CHECK)
     _db.session.commit()
@@ -67,10 +71,15 @@ def test_dispensing_writes_the_ledger_the_record_and_one_event(app, db, shop, ap
         StockMovement.reference_type == PAYABLE, StockMovement.reference_id == order.id,
         StockMovement.kind == MovementKind.DISPENSE)).all()
     assert [(m.quantity, m.patient_id) for m in moved] == [(-1, order.patient_id)]
+    # Prepared is not yet received: a parcel brought back must never count as the patient's supply.
+    assert _db.session.scalars(select(OutboxEvent)).all() == []
+    assert dispensing.hand_over(order, shop.pharmacist, order.handover_code)
+    _db.session.commit()
     [event] = _db.session.scalars(select(OutboxEvent)).all()
-    assert event.event_type == "medication.dispensed" and event.aggregate_id == dispensed.id
+    assert event.event_type == "medication.dispensed" and event.aggregate_id == order.lines[0].id
     payload = json.loads(event.payload)
-    assert payload["lines"][0]["atc"] == "C08CA01" and payload["lines"][0]["packs"] == 1
+    assert payload["contained"][0]["code"]["coding"][0]["code"] == "C08CA01"
+    assert payload["quantity"]["value"] == 28
     assert order.patient.display_name not in event.payload and order.patient.phone not in event.payload
     assert app.test_cli_runner().invoke(args=["inventory", "verify"]).exit_code == 0
 

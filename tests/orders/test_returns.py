@@ -17,6 +17,8 @@ from app.orders import dispensing, returns
 from app.orders.models import PAYABLE, DispensedPack, Order
 from app.orders.states import OrderStatus
 from app.outbox.models import OutboxEvent
+from app.patients.models import ConsentKind
+from app.patients.services import grant_consent
 from app.payments import operations
 from app.payments.models import OperationKind, PaymentOperation, PaymentStatus
 from tests import factories
@@ -62,6 +64,7 @@ def _packing(courier) -> dict:
 
 def test_an_excursion_is_resolved_by_a_replacement_and_only_then_delivered(db, shop, approve, ordering, visit,
                                                                           courier, flow):
+    grant_consent(visit.patient, ConsentKind.DATA_SHARING)
     order, payment = _dispensed(shop, approve, ordering, visit, INSULIN)
     delivery = _on_the_road(shop, order, courier)
     lot = _lot(shop.store, visit.drugs["INSULIN-GLARGINE-300IU-PEN"])
@@ -113,7 +116,8 @@ def test_an_excursion_is_resolved_by_a_replacement_and_only_then_delivered(db, s
     assert _db.session.get(Order, order.id).status == OrderStatus.COMPLETED
     assert _operations(payment, OperationKind.CAPTURE) == 1  # the patient pays once for the medicine
     events = [e.event_type for e in _db.session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))]
-    assert events == ["medication.dispensed", "medication.lots_replaced"]
+    # The platform hears of the excursion when it is read, and of the dispense (fresh lot) once delivered.
+    assert events == ["delivery.excursion", "medication.dispensed"]
 
 
 def test_a_second_excursion_on_the_new_trip_is_recorded_again(db, shop, approve, ordering, visit, courier):
@@ -146,6 +150,7 @@ def test_an_excursion_starts_just_outside_2_to_8_degrees(db, shop, approve, orde
 
 def test_a_pickup_order_taken_back_goes_to_quarantine_and_the_card_is_never_charged(
         db, shop, approve, ordering, visit, flow, texted):
+    grant_consent(visit.patient, ConsentKind.DATA_SHARING)
     order, payment = _dispensed(shop, approve, ordering, visit, fulfilment="pickup")
     lot = _lot(shop.store, order.lines[0].drug)
     returns.cancel_after_dispensing(order, shop.pharmacist, "not_collected")
@@ -166,7 +171,9 @@ def test_a_pickup_order_taken_back_goes_to_quarantine_and_the_card_is_never_char
     assert lot.status == LotStatus.QUARANTINED and _movements(lot, MovementKind.ADJUSTMENT) == [1]
     assert ledger.verify() == []
     [event] = _db.session.scalars(select(OutboxEvent).where(OutboxEvent.event_type == "medication.returned"))
-    assert json.loads(event.payload)["reason"] == "not_collected"
+    returned = json.loads(event.payload)  # prepared, never collected: the patient declined it
+    assert returned["status"] == "declined" and "whenHandedOver" not in returned
+    assert returned["statusReasonCodeableConcept"]["coding"][0]["code"] == "not_collected"
     [text] = _texts(texted, "order_refunded")
     assert f"order {order.id} was cancelled" in text
 

@@ -152,13 +152,13 @@ def consents(db, patient) -> list[Consent]:
 def test_consent_is_given_withdrawn_and_given_again_with_version_and_history(db, person):
     web, patient = person("patient")
     page = web.page("/patients/profile")
-    assert page.count("Not given") == 2
+    assert page.count("Not given") == 3  # data sharing, SMS reminders, linking with hospital records
 
     page = text(web.post("/patients/consents/grant", {"kind": "sms_reminders"}, follow=True))
     assert "Thank you. Your consent has been recorded." in page
     [first] = consents(db, patient)
     assert (first.kind, first.version, first.revoked_at) == ("sms_reminders", "2026-11", None)
-    assert page.count("Not given") == 1
+    assert page.count("Not given") == 2
 
     page = text(web.post("/patients/consents/grant", {"kind": "sms_reminders"}, follow=True))
     assert "You have already given this consent." in page
