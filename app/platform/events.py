@@ -42,9 +42,8 @@ def _dispense_rows(event_type: str, pairs) -> list[dict]:
 
 def dispensed_rows(order_ids) -> list[dict]:
     """The dispense events of handed-over orders (live after a handover, and for a backfill)."""
-    orders = facts.load_orders(order_ids)
-    return _dispense_rows(DISPENSED, facts.dispense_lines(orders, facts.dispenses_of(order_ids),
-                                                          status="completed"))
+    orders, dispensed = facts.handed_over(order_ids)
+    return _dispense_rows(DISPENSED, facts.dispense_lines(orders, dispensed, status="completed"))
 
 
 def medicines_received(order) -> int:

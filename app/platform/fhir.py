@@ -4,6 +4,7 @@ Nothing here reads the database: the caller gathers the allowed facts (app/platf
 these functions place them. `validate` checks a resource against the fhir.resources R4B models.
 """
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -306,17 +307,102 @@ def bundle(entries: list[dict]) -> dict:
 
 def validate(resource: dict) -> str | None:
     """None when the resource is valid FHIR R4 (fhir.resources' R4B models), else the first errors."""
-    from fhir.resources.R4B.medicationdispense import MedicationDispense  # heavy: only the pusher needs it
-    from fhir.resources.R4B.observation import Observation
     from pydantic import ValidationError
 
-    models = {"MedicationDispense": MedicationDispense, "Observation": Observation}
+    models = _models()
     model = models.get(resource.get("resourceType") if isinstance(resource, dict) else None)
     if model is None:
         return "not a MedicationDispense or an Observation"
+    if _valid_in_parts(model, resource, models):
+        return None
     try:
         model.model_validate(resource)
     except ValidationError as error:
         return "; ".join(f"{'.'.join(map(str, problem['loc'])) or resource['resourceType']}: {problem['msg']}"
                          for problem in error.errors()[:3])[:480]
     return None
+
+
+# The parts of a resource validated on their own and remembered: the contained Patient, Medication and
+# MedicationRequest repeat across the events of one patient, product and prescription, the dosage
+# across most events. The R4B models validate a list item with the item's own model (fhir_core's
+# FhirBase.fhir_model_validator calls its model_validate), and the resource's own validators look at
+# these lists only for null items (left to the whole validation), so a resource of dict parts is valid
+# exactly when it is valid without them and each of them is.
+PARTS = {"MedicationDispense": ("contained", "dosageInstruction"), "Observation": ("contained",)}
+
+
+@functools.cache
+def _models() -> dict:
+    """The models by resource type, with those of the parts validated on their own where they are the
+    very classes the resources' own validation picks for them (else parts are not split off)."""
+    from fhir.resources.R4B.dosage import Dosage  # heavy: only the pusher needs them
+    from fhir.resources.R4B.fhirtypes import DosageType, ResourceType
+    from fhir.resources.R4B.medication import Medication
+    from fhir.resources.R4B.medicationdispense import MedicationDispense
+    from fhir.resources.R4B.medicationrequest import MedicationRequest
+    from fhir.resources.R4B.observation import Observation
+    from fhir.resources.R4B.patient import Patient
+    from fhir_core.types import FHIR_TYPES_MAPS
+    from pydantic import ImportString, TypeAdapter
+
+    models = {"MedicationDispense": MedicationDispense, "Observation": Observation}
+    try:  # how fhir_core resolves a contained resource's and a dosage's model while validating
+        resolve = TypeAdapter(ImportString).validate_python
+        chosen = {kind: resolve(FHIR_TYPES_MAPS[f"{ResourceType._prefix}{kind}Type"])
+                  for kind in ("Patient", "Medication", "MedicationRequest")}
+        chosen["Dosage"] = DosageType.get_model_klass()
+    except Exception:  # another fhir_core: validate whole resources only
+        return models
+    parts = {"Patient": Patient, "Medication": Medication, "MedicationRequest": MedicationRequest,
+             "Dosage": Dosage}
+    return models | {kind: model for kind, model in parts.items() if chosen[kind] is model}
+
+
+def _valid_in_parts(model, resource: dict, models: dict) -> bool:
+    """True when the resource is valid, checked part by part with the parts seen before remembered;
+    False when a part is invalid or not of an expected shape (the caller then validates it whole, so
+    the errors it reports are those of the whole resource)."""
+    from pydantic import ValidationError
+
+    rest, parts = dict(resource), []
+    for name in PARTS.get(model.__name__, ()):
+        items = rest.pop(name, None)
+        if items is None:
+            continue
+        if not isinstance(items, list) or not items or not all(isinstance(item, dict) for item in items):
+            return False
+        for item in items:
+            kind = "Dosage" if name == "dosageInstruction" else item.get("resourceType")
+            if kind not in models or kind in PARTS:
+                return False
+            parts.append((kind, item))
+    if not all(_part_is_valid(models[kind], item) for kind, item in parts):
+        return False
+    try:
+        model.model_validate(rest)
+    except ValidationError:
+        return False
+    return True
+
+
+# Valid parts seen, by model and repr: a JSON document's repr tells its values and their types apart
+# (1, 1.0 and True differ) and costs half what json.dumps does. Emptied when full.
+_VALID_PARTS: set[tuple[str, str]] = set()
+VALID_PARTS_KEPT = 16_384
+
+
+def _part_is_valid(model, item: dict) -> bool:
+    from pydantic import ValidationError
+
+    seen = (model.__name__, repr(item))
+    if seen in _VALID_PARTS:
+        return True
+    try:
+        model.model_validate(item)
+    except ValidationError:
+        return False
+    if len(_VALID_PARTS) >= VALID_PARTS_KEPT:
+        _VALID_PARTS.clear()
+    _VALID_PARTS.add(seen)
+    return True

@@ -48,23 +48,29 @@ def client() -> PlatformClient:
 
 
 def take_due(limit: int, claimant: str) -> list[tuple[int, str, str, int]]:
-    """Claim up to `limit` due events: [(id, key, payload, attempts)], the lease stamped."""
+    """Claim up to `limit` due events: [(id, key, payload, attempts)], the lease stamped.
+
+    The locking SELECT reads ids only and the UPDATE that stamps the lease returns the payloads: a
+    payload is a few kilobytes, and a plan that sorts the due rows before the LIMIT (a table that
+    grew since the statistics were taken) would otherwise carry every due payload through the sort."""
     now = utcnow()
     statement = (
-        select(OutboxEvent.id, OutboxEvent.idempotency_key, OutboxEvent.payload, OutboxEvent.attempts)
+        select(OutboxEvent.id)
         .where(OutboxEvent.status == OutboxStatus.PENDING, OutboxEvent.next_attempt_at <= now,
                or_(OutboxEvent.lease_expires_at.is_(None), OutboxEvent.lease_expires_at <= now))
         .order_by(OutboxEvent.next_attempt_at, OutboxEvent.id)
         .limit(limit)
     )
-    rows = db.session.execute(claim(statement, db.engine.dialect.name)).all()
-    if rows:
-        lease = now + timedelta(seconds=current_app.config["PLATFORM_LEASE_SECONDS"])
-        db.session.execute(update(OutboxEvent).where(OutboxEvent.id.in_([row[0] for row in rows]))
-                           .values(claimed_by=claimant, lease_expires_at=lease,
-                                   attempts=OutboxEvent.attempts + 1)
-                           .execution_options(synchronize_session=False))
-    return [(event_id, key, payload, attempts + 1) for event_id, key, payload, attempts in rows]
+    ids = db.session.scalars(claim(statement, db.engine.dialect.name)).all()
+    if not ids:
+        return []
+    lease = now + timedelta(seconds=current_app.config["PLATFORM_LEASE_SECONDS"])
+    claimed = {row[0]: tuple(row) for row in db.session.execute(
+        update(OutboxEvent).where(OutboxEvent.id.in_(ids))
+        .values(claimed_by=claimant, lease_expires_at=lease, attempts=OutboxEvent.attempts + 1)
+        .returning(OutboxEvent.id, OutboxEvent.idempotency_key, OutboxEvent.payload, OutboxEvent.attempts)
+        .execution_options(synchronize_session=False))}
+    return [claimed[event_id] for event_id in ids]  # in the order claimed: oldest due first
 
 
 def batch_key(keys) -> str:

@@ -8,6 +8,8 @@ retries. `GET /stats` and `POST /faults` are loopback tools without a signature.
 
 import contextlib
 import json
+import re
+import secrets
 import socket
 import threading
 from decimal import Decimal
@@ -19,6 +21,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wsgi import get_input_stream
 
 from app.integrations.data_platform import CONTENT_TYPE, signature_is_valid
+from app.platform import fhir
 from app.platform.receiver_store import ReceiverStore
 from config import INSTANCE_DIR
 
@@ -246,33 +249,32 @@ def _is_uuid(text: str) -> bool:
 
 
 def _invalid_resource(resource_type: str, resource: dict) -> str | None:
-    """Why fhir.resources' R4B model refuses the resource, or None."""
-    # Imported here: the models take a tenth of a second to load, which `import receiver` should not pay.
-    from fhir.resources.R4B.medicationdispense import MedicationDispense
-    from fhir.resources.R4B.observation import Observation
-
-    model = {"MedicationDispense": MedicationDispense, "Observation": Observation}[resource_type]
-    try:
-        model.model_validate(resource)
-    except Exception as error:  # any refusal by the model, whatever its class, is the entry's fault
-        errors = getattr(error, "errors", None)
-        if callable(errors) and (details := errors()):
-            where = ".".join(str(part) for part in details[0].get("loc", ())) or resource_type
-            return f"{resource_type} is not valid: {where}: {details[0].get('msg', '')}"[:200]
-        return f"{resource_type} is not valid: {type(error).__name__}"
-    return None
+    """Why fhir.resources' R4B model refuses the resource, or None (the sender's own check, so both
+    ends judge a resource alike)."""
+    problem = fhir.validate(resource)
+    return f"{resource_type} is not valid: {problem}"[:200] if problem else None
 
 
 def _dumps(value) -> str:
-    """JSON text of a parsed resource, decimals written as they arrived."""
-    if isinstance(value, dict):
-        members = (f"{json.dumps(name, ensure_ascii=False)}:{_dumps(item)}" for name, item in value.items())
-        return "{" + ",".join(members) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_dumps(item) for item in value) + "]"
-    if isinstance(value, Decimal):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False)
+    """JSON text of a parsed resource, decimals written as they arrived.
+
+    One pass of the C encoder: each Decimal goes out as a placeholder string holding a random mark and
+    its number (a string sent to us cannot carry a mark made after it arrived), then the placeholders
+    are replaced by the decimals' own text.
+    """
+    decimals: list[str] = []
+    mark = secrets.token_hex(8)
+
+    def placeholder(item):
+        if isinstance(item, Decimal):
+            decimals.append(str(item))
+            return f"{mark}:{len(decimals) - 1}"
+        raise TypeError(f"{type(item).__name__} is not JSON")
+
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=placeholder)
+    if not decimals:
+        return text
+    return re.sub(f'"{mark}:([0-9]+)"', lambda match: decimals[int(match.group(1))], text)
 
 
 def _outcome(code: str, diagnostics: str) -> dict:

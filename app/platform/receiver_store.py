@@ -62,14 +62,15 @@ class ReceiverStore:
         values = [{"event_key": key, "resource_type": resource_type, "resource": resource,
                    "received_at": now} for key, (resource_type, resource) in sorted(first.items())]
         table = received_resources
-        statement = (self._insert(table).values(values)
-                     .on_conflict_do_nothing(index_elements=[table.c.event_key])
+        # One statement for every batch (an executemany, sent as multi-row INSERTs), so it is compiled
+        # once per process rather than once per batch size.
+        statement = (self._insert(table).on_conflict_do_nothing(index_elements=[table.c.event_key])
                      .returning(table.c.event_key))
         with self._lock, self.engine.begin() as connection:
             # RETURNING lists only the rows this statement inserted: on PostgreSQL a concurrent insert
             # of the same key waits for the other transaction and then does nothing, so each key is
             # reported new exactly once.
-            new = set(connection.execute(statement).scalars())
+            new = set(connection.execute(statement, values).scalars())
             old = [key for key in first if key not in new]
             existing = dict(connection.execute(
                 sa.select(table.c.event_key, table.c.resource_type).where(table.c.event_key.in_(old))
