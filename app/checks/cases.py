@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from app.checks.adapters import facts_from_drug, resolve_allergen
 from app.checks.engine import ActiveMedication, Line, MedicationSource, PatientAllergy, PatientContext
+from app.checks.knowledge import Severity
 from app.drugs.catalogue import UNIT_ALIASES
 from app.drugs.models import DosageForm, Drug, DrugIngredient
 from app.errors import DomainError
@@ -30,10 +31,13 @@ from app.prescribing.rules import MAX_ITEMS
 ATC_CODE = re.compile(r"^[A-Z]\d\d[A-Z][A-Z]\d\d$")
 MODIFIED_RELEASE = frozenset({DosageForm.SUSTAINED_RELEASE_TABLET, DosageForm.CONTROLLED_RELEASE_TABLET,
                               DosageForm.SUSTAINED_RELEASE_CAPSULE})
-TOP_KEYS = {"age", "sex", "conditions", "allergies", "supply_category", "prescription", "active_medications"}
+TOP_KEYS = {"age", "sex", "conditions", "allergies", "supply_category", "prescription", "active_medications",
+            "title", "note", "expect"}
 LINE_KEYS = {"drug", "dose", "unit", "frequency", "duration_days", "max_doses_per_day"}
 ACTIVE_KEYS = {"drug", "source", "reference"}
 ALLERGY_KEYS = {"substance", "kind", "severity"}
+EXPECT_KEYS = {"min_severity", "max_severity", "rules", "absent_rules"}
+NO_FINDING = "none"  # max_severity "none": the case must give no finding at all
 
 
 class CaseError(Exception):
@@ -44,12 +48,25 @@ class CaseError(Exception):
         super().__init__("\n".join(problems))
 
 
+@dataclass(frozen=True)
+class Expectation:
+    """What a regression case must give (`flask checks run DIR` compares; a single case ignores it)."""
+
+    min_severity: Severity | None = None  # at least one finding this bad or worse
+    max_severity: Severity | None = None  # no finding worse than this
+    no_finding: bool = False  # max_severity "none"
+    rules: tuple[str, ...] = ()  # each must be among the findings' rule ids
+    absent_rules: tuple[str, ...] = ()  # none may be
+
+
 @dataclass
 class Case:
     lines: list[Line]
     context: PatientContext
     supply_category: SupplyCategory
     resolved: list[dict] = field(default_factory=list)  # which catalogue product each entry became
+    title: str | None = None
+    expect: Expectation | None = None
 
 
 def read(path: str | Path) -> dict:
@@ -227,8 +244,52 @@ class _Parser:
         return PatientAllergy(kind=str(kind), substance=substance, severity=str(severity),
                               atc_codes=atc_codes, ingredients=ingredients)
 
+    def rule_ids(self, key: str, value) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.problems.append(f"expect.{key}: a list of rule ids such as \"cv-clopidogrel-omeprazole\".")
+            return ()
+        return tuple(v.strip() for v in value)
+
+    def expectation(self) -> Expectation | None:
+        value = self.data.get("expect")
+        if value is None:
+            return None
+        severities = ", ".join(m.value for m in Severity)
+        if not isinstance(value, dict) or not value:
+            self.problems.append(f"expect: an object with at least one of {', '.join(sorted(EXPECT_KEYS))}.")
+            return None
+        self.unknown_keys("expect", value, EXPECT_KEYS)
+        low = high = None
+        no_finding = False
+        if "min_severity" in value:
+            low = self.choice("expect.min_severity", Severity, value["min_severity"])
+        if value.get("max_severity") == NO_FINDING:
+            no_finding = True
+        elif "max_severity" in value:
+            try:
+                high = Severity(value["max_severity"])
+            except ValueError:
+                self.problems.append(f"expect.max_severity: {value['max_severity']!r} is not one of "
+                                     f"{severities} or {NO_FINDING!r}.")
+        # A case that can never pass is a mistake in the case, not a finding about the rules.
+        if low is not None and (no_finding or (high is not None and low > high)):
+            self.problems.append(f"expect: min_severity {low} is above max_severity "
+                                 f"{NO_FINDING if no_finding else high}; no result can satisfy both.")
+        rules = self.rule_ids("rules", value["rules"]) if "rules" in value else ()
+        absent = self.rule_ids("absent_rules", value["absent_rules"]) if "absent_rules" in value else ()
+        if both := sorted(set(rules) & set(absent)):
+            self.problems.append(f"expect: {', '.join(both)} both in rules and in absent_rules.")
+        if rules and no_finding:
+            self.problems.append("expect: rules are required but max_severity \"none\" allows no finding.")
+        return Expectation(min_severity=low, max_severity=high, no_finding=no_finding, rules=rules,
+                           absent_rules=absent)
+
     def case(self) -> Case:
         self.unknown_keys("case", self.data, TOP_KEYS)
+        for key in ("title", "note"):
+            if key in self.data and not isinstance(self.data[key], str):
+                self.problems.append(f"{key}: free text for people reading the case, as a string.")
+        expect = self.expectation()
         entries = self.items("prescription")
         if not entries:
             self.problems.append("prescription: list at least one drug.")
@@ -251,7 +312,8 @@ class _Parser:
             raise CaseError(self.problems)
         context = PatientContext(allergies=tuple(allergies), condition_codes=tuple(conditions), age=age,
                                  sex=str(sex) if sex else None, active_medications=tuple(active))
-        return Case(lines=lines, context=context, supply_category=category, resolved=self.resolved)
+        return Case(lines=lines, context=context, supply_category=category, resolved=self.resolved,
+                    title=self.data.get("title"), expect=expect)
 
 
 def parse(data: dict) -> Case:

@@ -1,4 +1,4 @@
-"""`flask checks run CASE.json` and `flask checks validate`: the knowledge base, tested without the UI."""
+"""`flask checks run CASE.json|DIR` and `flask checks validate`: the knowledge base, tested without the UI."""
 
 import json
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from app.checks import cases, engine, knowledge, loader
+from app.checks import cases, engine, knowledge, loader, suite
 
 checks = AppGroup("checks", help="Automatic prescription checks: run a case, validate the knowledge base.")
 
@@ -19,21 +19,41 @@ def _knowledge_base(directory: str | None = None) -> knowledge.KnowledgeBase:
 
 
 @checks.command("run")
-@click.argument("case_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--knowledge-base", "directory", type=click.Path(exists=True, file_okay=False),
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--knowledge-base", "kb_directory", type=click.Path(exists=True, file_okay=False),
               help="Check against the data files in this directory instead of the shipped ones.")
-def run_command(case_file: str, directory: str | None) -> None:
+@click.option("--timing", is_flag=True,
+              help=f"With a directory: the engine's time per case (median of {suite.TIMING_RUNS} runs).")
+@click.option("--json", "as_json", is_flag=True, help="With a directory: the results as JSON, not a table.")
+def run_command(path: str, kb_directory: str | None, timing: bool, as_json: bool) -> None:
     """Check one case (drugs, dose, frequency, duration; allergies; active medication) and print
-    the findings as JSON, worst first. The case format is in README.md ("Clinical checks")."""
-    kb = _knowledge_base(directory)
+    the findings as JSON, worst first; or every *.json case under a directory, compared with each
+    case's "expect", as a table. The case format is in README.md ("Clinical checks")."""
+    kb = _knowledge_base(kb_directory)
+    if Path(path).is_dir():
+        _run_suite(Path(path), kb, timing, as_json)
+        return
+    if timing or as_json:
+        raise click.UsageError("--timing and --json are for a directory of cases; one case prints its "
+                               "findings as JSON.")
     try:
-        case = cases.load(case_file)
+        case = cases.load(path)
     except cases.CaseError as error:
-        raise click.ClickException(f"{case_file}:\n" + "\n".join(f"  {p}" for p in error.problems)) from None
+        raise click.ClickException(f"{path}:\n" + "\n".join(f"  {p}" for p in error.problems)) from None
     findings = engine.check(case.lines, case.context, case.supply_category, kb)
     click.echo(json.dumps({"knowledge_base_version": kb.version, "drugs": case.resolved,
                            "findings": [finding.to_dict() for finding in findings]},
                           ensure_ascii=False, indent=2))
+
+
+def _run_suite(directory: Path, kb: knowledge.KnowledgeBase, timing: bool, as_json: bool) -> None:
+    results = suite.run(directory, kb, timing)
+    if not results:
+        # An empty or mistyped folder must not look like a suite that passed.
+        raise click.ClickException(f"{directory}: no *.json case files.")
+    click.echo(suite.as_json(results, kb) if as_json else suite.table(results, kb, timing))
+    if suite.failed(results):
+        raise click.exceptions.Exit(1)
 
 
 @checks.command("validate")
