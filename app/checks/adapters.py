@@ -2,10 +2,9 @@
 
 from datetime import date
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
 
-from app.checks import engine, taking
+from app.checks import allergens, engine, taking
 from app.checks.engine import (
     ActiveMedication,
     DrugFacts,
@@ -15,7 +14,7 @@ from app.checks.engine import (
 )
 from app.checks.knowledge import KnowledgeBase
 from app.database import utcnow
-from app.drugs.models import Drug, DrugIngredient
+from app.drugs.models import Drug
 from app.extensions import db
 from app.patients.identity import age_on
 from app.patients.models import Allergy, AllergyKind, Condition, ConditionStatus
@@ -60,34 +59,26 @@ def lines_from_prescription(prescription: Prescription) -> list[Line]:
     return [line_from_item(item) for item in sorted(prescription.items, key=lambda i: i.position)]
 
 
-
 def resolve_allergen(substance: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """ATC codes and ingredients of the catalogue drugs a typed allergen names (generic, brand or
-    ingredient, English or Chinese), so that an allergy to "Augmentin" also means "penicillins"."""
-    text = " ".join(substance.split())
-    folded = text.casefold()
-    drugs = db.session.scalars(
-        select(Drug).options(selectinload(Drug.ingredients)).outerjoin(DrugIngredient).where(or_(
-            func.lower(Drug.generic_name_en) == folded, Drug.generic_name_zh == text,
-            func.lower(Drug.brand_name) == folded, func.lower(Drug.code) == folded,
-            DrugIngredient.name == folded, DrugIngredient.name_zh == text))).unique().all()
-    atc_codes = sorted({d.atc_code for d in drugs if d.atc_code})
-    # Only the ingredient the name stands for when it names one, not the partners of a combination.
-    named = {i.name for d in drugs for i in d.ingredients if folded in (i.name, i.name_zh.casefold())}
-    ingredients = named or {i.name for d in drugs for i in d.ingredients}
-    return tuple(atc_codes), tuple(sorted(ingredients))
+    ingredient, English or Chinese, or a listed synonym's ingredients), so that an allergy to
+    "Augmentin" also means "penicillins"."""
+    found = allergens.resolve([substance])[substance]
+    return found.atc_codes, found.ingredients
 
 
 def _allergies(patient_id: int) -> tuple[PatientAllergy, ...]:
     rows = db.session.scalars(select(Allergy).where(Allergy.patient_id == patient_id, Allergy.is_active)
                               .order_by(Allergy.id)).all()
+    # Every name in one statement; classes and synonyms need no catalogue (the engine reads those).
+    resolved = allergens.resolve([row.substance for row in rows if row.kind != AllergyKind.CLASS])
     allergies = []
     for row in rows:
-        by_name = row.kind != AllergyKind.CLASS
-        atc_codes, ingredients = resolve_allergen(row.substance) if by_name else ((), ())
+        found = resolved.get(row.substance) if row.kind != AllergyKind.CLASS else None
         allergies.append(PatientAllergy(kind=str(row.kind), substance=row.substance,
-                                        severity=str(row.severity), atc_codes=atc_codes,
-                                        ingredients=ingredients))
+                                        severity=str(row.severity),
+                                        atc_codes=found.atc_codes if found else (),
+                                        ingredients=found.ingredients if found else ()))
     return tuple(allergies)
 
 

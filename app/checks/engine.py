@@ -13,7 +13,7 @@ from fractions import Fraction
 from itertools import combinations
 
 from app.checks import loader
-from app.checks.knowledge import Kind, KnowledgeBase, Profile, Rule, Severity
+from app.checks.knowledge import Kind, KnowledgeBase, Profile, Rule, Severity, normalise_term
 from app.drugs.models import ControlledClass, DosageForm, PackUnit, Route, StrengthUnit
 from app.errors import DomainError
 from app.patients import catalog as patient_catalog
@@ -336,9 +336,11 @@ def _check_allergy(kb: KnowledgeBase, line: Line, profile: Profile, allergy: Pat
     if allergy.kind == "class":
         direct, classes = False, frozenset({allergy.substance})
     else:
-        allergen = {allergy.substance.strip().casefold(), *allergy.ingredients}
+        # A listed synonym ("sulfa", "青霉素类", "Augmentin") stands for its classes or ingredients.
+        named_classes, named_ingredients = kb.allergen_targets(allergy.substance)
+        allergen = {normalise_term(allergy.substance), *allergy.ingredients, *named_ingredients}
         direct = bool(allergen & _drug_names(line.drug))
-        classes = kb.classes_of(allergy.atc_codes, allergen)
+        classes = kb.classes_of(allergy.atc_codes, allergen) | named_classes
     allergen_en, allergen_zh = _allergen_words(allergy)
     reaction_en, reaction_zh = REACTION_WORDS.get(allergy.severity, (allergy.severity, allergy.severity))
     en = {"drug": line.drug.name_en, "allergen": allergen_en, "reaction": reaction_en}

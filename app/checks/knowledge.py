@@ -4,6 +4,7 @@
 # review and change them; everything the engine needs per drug is precomputed here once, which is
 # what keeps a check of a whole prescription well under a millisecond.
 
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -74,6 +75,15 @@ FIXED_RULES: dict[str, tuple[Kind, frozenset[str]]] = {
 ATC_PREFIX_LENGTHS = (1, 3, 4, 5, 7)
 
 
+def normalise_term(text: str) -> str:
+    """How a typed allergy name is compared: NFKC (full-width letters), case-folded, spaces collapsed.
+
+    No stemming: "青霉素类" and "penicillins" are listed as terms of their own, so what matches is
+    exactly what the synonym file says.
+    """
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
 @dataclass(frozen=True)
 class Problem:
     """What is wrong in which data file, at which line (1 = the header) and column."""
@@ -139,6 +149,10 @@ class KnowledgeBase:
     duplicates: tuple[Rule, ...]
     cross_reactivity: tuple[Rule, ...]
     rules: dict[str, Rule]  # the fixed checks, by rule_id
+    # Normalised allergy term → its selectors (class:… / ingredient:…): allergy_synonyms.csv plus each
+    # allergy class's own code and names; and the file's terms as written, by language.
+    synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    synonym_terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _profiles: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -156,6 +170,11 @@ class KnowledgeBase:
         self._b_index = self._index(self.interactions, "b")
         self._duplicate_index = self._index(self.duplicates, "a")
         self._cross_index = self._index(self.cross_reactivity, "b")
+        # Every ingredient a rule names, stocked or not: an allergy to one is matched once it is stocked.
+        selectors = [*self._leaf_tags, *(t for targets in self.synonyms.values() for t in targets)]
+        for rule in (*self.interactions, *self.duplicates, *self.cross_reactivity):
+            selectors.extend((rule.a, rule.b))
+        self.ingredient_names = frozenset(s[11:] for s in selectors if s.startswith("ingredient:"))
 
     @staticmethod
     def _flatten(name: str, groups: dict[str, tuple[str, ...]]) -> set[str]:
@@ -207,7 +226,14 @@ class KnowledgeBase:
             classes |= self.profile(atc, ()).classes
         return frozenset(classes)
 
+    def allergen_targets(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The allergy classes and ingredients a typed allergy name stands for by the synonym list."""
+        targets = self.synonyms.get(normalise_term(text), ())
+        return (frozenset(t[6:] for t in targets if t.startswith("class:")),
+                frozenset(t[11:] for t in targets if t.startswith("ingredient:")))
+
     def stats(self) -> dict[str, int]:
         return {"interactions": len(self.interactions), "groups": len(self.groups),
                 "allergy_classes": len(self.allergy_classes), "cross_reactivity": len(self.cross_reactivity),
-                "duplicate_classes": len(self.duplicates), "fixed_rules": len(self.rules)}
+                "duplicate_classes": len(self.duplicates), "fixed_rules": len(self.rules),
+                "allergy_synonyms": sum(len(terms) for terms in self.synonym_terms.values())}

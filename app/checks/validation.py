@@ -5,7 +5,16 @@ import re
 import string
 from pathlib import Path
 
-from app.checks.knowledge import FIXED_RULES, Kind, KnowledgeBase, KnowledgeBaseError, Problem, Rule, Severity
+from app.checks.knowledge import (
+    FIXED_RULES,
+    Kind,
+    KnowledgeBase,
+    KnowledgeBaseError,
+    Problem,
+    Rule,
+    Severity,
+    normalise_term,
+)
 from app.drugs.catalogue import read_csv
 from app.patients import catalog as patient_catalog
 
@@ -17,6 +26,7 @@ COLUMNS = {
                              "source"),
     "duplicate_classes.csv": ("rule_id", "selector", "severity", "message_en", "message_zh", "source"),
     "rules.csv": ("rule_id", "kind", "severity", "message_en", "message_zh", "source"),
+    "allergy_synonyms.csv": ("term", "language", "target", "source"),
 }
 PLACEHOLDERS = {"interactions.csv": frozenset({"a", "b"}), "duplicate_classes.csv": frozenset({"a", "b"}),
                 "cross_reactivity.csv": frozenset({"drug", "allergen"})}
@@ -308,6 +318,56 @@ def _fixed_rules(r: _Reader) -> dict[str, Rule]:
     return rules
 
 
+def _synonyms(r: _Reader, classes: dict) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Typed allergy names → class or ingredient selectors; each class's code and names count too."""
+    file = "allergy_synonyms.csv"
+    named: dict[str, str] = {}  # a class's own code and names: they can only mean that class
+    for code, entry in patient_catalog.allergy_classes().items():
+        if code in classes:
+            for text in (code, entry.name_en, entry.name_zh):
+                named[normalise_term(text)] = f"class:{code}"
+    targets: dict[str, dict[str, set[str]]] = {}  # term → language → selectors
+    seen: dict[tuple[str, str, str], int] = {}
+    terms: dict[str, dict[str, str]] = {"en": {}, "zh": {}}
+    for line, row in r.rows(file):
+        term, language, target = normalise_term(row["term"]), row["language"], row["target"]
+        ok = bool(term) and len(term) <= 120  # what an allergy's substance column holds
+        if not ok:
+            r.problem(file, line, "term", "Write the term as a patient or doctor types it, at most 120 "
+                                          "characters.")
+        if language not in terms:
+            r.problem(file, line, "language", "Write en or zh.")
+            ok = False
+        elif language == "en" and CJK.search(term):
+            r.problem(file, line, "language", "The term has Chinese characters; its language is zh.")
+            ok = False
+        ok = r.selector(file, line, "target", target, ("class", "ingredient"), {}, classes) and ok
+        if ok and named.get(term, target) != target:
+            r.problem(file, line, "target", f"{row['term']!r} is the name of the allergy class "
+                                            f"{named[term][6:]!r}; it can only mean {named[term]}.")
+            ok = False
+        if ok and (term, language, target) in seen:
+            r.problem(file, line, "term", f"Already listed on line {seen[term, language, target]} "
+                                          f"(the same term once normalised: {term!r}).")
+            ok = False
+        if len(row["source"]) < 10:
+            r.problem(file, line, "source", "Say where the term comes from (label, ATC class, 药典).")
+            ok = False
+        if ok:
+            seen[term, language, target] = line
+            targets.setdefault(term, {}).setdefault(language, set()).add(target)
+            terms[language].setdefault(term, row["term"])
+    for term, by_language in targets.items():
+        if len({frozenset(t) for t in by_language.values()}) > 1:
+            # Matching ignores the language, so a term must mean the same in both.
+            line = max(seen[term, language, t] for language, ts in by_language.items() for t in ts)
+            r.problem(file, line, "target", f"{term!r} means different things in en and zh; make them agree.")
+    synonyms = {term: (target,) for term, target in named.items()}
+    for term, by_language in targets.items():
+        synonyms[term] = tuple(sorted(set().union(*by_language.values()) | set(synonyms.get(term, ()))))
+    return synonyms, {language: tuple(found.values()) for language, found in terms.items()}
+
+
 def read_knowledge_base(directory: Path) -> KnowledgeBase:
     r = _Reader(directory)
     version = r.version()
@@ -317,8 +377,9 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
     duplicates = _duplicates(r, groups)
     cross = _cross_reactivity(r, groups, classes)
     rules = _fixed_rules(r)
+    synonyms, synonym_terms = _synonyms(r, classes)
     if r.problems:
         raise KnowledgeBaseError(r.problems)
     return KnowledgeBase(version=f"{version}+{r.digest()}", groups=groups, allergy_classes=classes,
                          interactions=interactions, duplicates=duplicates, cross_reactivity=cross,
-                         rules=rules)
+                         rules=rules, synonyms=synonyms, synonym_terms=synonym_terms)

@@ -95,6 +95,7 @@ class PatientRecord:
     taking: list = field(default_factory=list)  # app.checks.taking.Supply, one per drug
     adherence: object = None  # app.adherence.queries.PatientAdherence
     adherence_chart: object = None  # its chart, inline SVG markup (None without current medicines)
+    unchecked_allergies: frozenset = frozenset()  # substances the automatic checks cannot match
 
 
 
@@ -175,6 +176,7 @@ def patient_record(consultation: Consultation, today: date) -> PatientRecord:
     # consultations (a cycle at import time); adherence reads orders, whose pages import them too.
     from app.adherence.chart import adherence_chart, drug_names
     from app.adherence.queries import patient_adherence
+    from app.checks.allergens import unchecked
     from app.checks.taking import taking_now
 
     # Adherence: one statement (the fills and the dose answers).
@@ -184,4 +186,5 @@ def patient_record(consultation: Consultation, today: date) -> PatientRecord:
     return PatientRecord(profile=profile, age=age_on(profile.date_of_birth, today) if profile else None,
                          conditions=conditions, allergies=list(allergies), past=past,
                          prescriptions=_prescriptions_with_lines(patient_id),
-                         taking=taking_now(patient_id, today), adherence=adherence, adherence_chart=chart)
+                         taking=taking_now(patient_id, today), adherence=adherence, adherence_chart=chart,
+                         unchecked_allergies=unchecked(allergies))

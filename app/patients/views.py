@@ -183,9 +183,14 @@ def allergies():
             success=_("The allergy has been added."), form=form):
         return redirect(url_for("patients.allergies"))
     record("allergy.listed", object_type="allergies", patient=patient)
+    # Imported here: the checks read the patient record, not the other way round; only the form's
+    # suggestions (the names the checks understand) come from their knowledge base.
+    from app.checks.allergens import suggestions
+
     page = render_template("patients/allergies.html", form=form,
                            allergies=queries.active_allergies(patient),
-                           action_form=ActionForm(formdata=None))
+                           action_form=ActionForm(formdata=None),
+                           suggestions=suggestions(current_language()))
     db.session.commit()
     return page
 

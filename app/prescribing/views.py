@@ -72,6 +72,7 @@ def render_detail(prescription: Prescription, code: int = 200, **forms):
             sign_form=forms.get("sign_form") or SignForm(formdata=None), remove_form=RemoveItemForm(),
             allergies=active_allergies(prescription.patient), taking=_taking(prescription, context["today"]),
             max_items=MAX_ITEMS, cancel_form=CancelForm(), preview_findings=_preview_findings(prescription))
+        context["unchecked_allergies"] = _unchecked(context["allergies"])
         context["needs_reason"] = bool(context["sign_form"].prescriber_reason.errors) or any(
             finding.severity in review.NEEDS_PRESCRIBER_REASON for finding in context["preview_findings"])
     elif is_doctor:
@@ -100,6 +101,13 @@ def _preview_findings(prescription: Prescription) -> list:
     from app.checks import adapters  # the checks build on prescribing, not the other way round
 
     return sorted(adapters.check_prescription(prescription), key=lambda f: -f.severity.rank)
+
+
+def _unchecked(allergies) -> frozenset[str]:
+    """The allergies the automatic checks cannot match by name: the doctor checks those by hand."""
+    from app.checks import allergens  # the checks build on prescribing, not the other way round
+
+    return allergens.unchecked(allergies)
 
 
 def _taking(prescription: Prescription, today: date) -> list:

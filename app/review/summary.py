@@ -19,6 +19,7 @@ class Summary:
     sex: str | None
     allergies: list  # rows with the kind, substance and severity allergy_name() reads
     active_medications: list  # app.checks.taking.Supply, one per drug, as the doctor's record lists them
+    unchecked_allergies: frozenset = frozenset()  # substances the automatic checks cannot match
 
 
 # The checks' own patient context (app.checks.adapters.build_context) resolves every allergen against
@@ -38,13 +39,15 @@ def for_review(prescription: Prescription, earlier: list[Prescription]) -> Summa
     (`earlier`) count as something the patient is already taking."""
     # Imported here: the checks import the prescribing pages, which import the review (a cycle at import
     # time when the checks are imported first).
+    from app.checks.allergens import unchecked
     from app.checks.taking import taking_now
 
     today = local_date(utcnow())
     patient = prescription.patient
     profile = patient.patient_profile
+    allergies = db.session.execute(_allergies(), {"patient_id": patient.id}).all()
     return Summary(
         age=age_on(profile.date_of_birth, today) if profile else None,
-        sex=str(profile.sex) if profile else None,
-        allergies=db.session.execute(_allergies(), {"patient_id": patient.id}).all(),
-        active_medications=taking_now(patient.id, today, {prescription.id, *(v.id for v in earlier)}))
+        sex=str(profile.sex) if profile else None, allergies=allergies,
+        active_medications=taking_now(patient.id, today, {prescription.id, *(v.id for v in earlier)}),
+        unchecked_allergies=unchecked(allergies))

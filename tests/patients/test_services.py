@@ -67,7 +67,7 @@ def test_the_shipped_allergy_classes_have_english_and_chinese_names():
     classes = catalog.allergy_classes()
     assert set(classes) == {"penicillins", "cephalosporins", "carbapenems", "sulfonamides", "nsaids",
                             "macrolides", "fluoroquinolones", "tetracyclines", "aminoglycosides",
-                            "opioids", "iodinated_contrast", "statins"}
+                            "opioids", "iodinated_contrast", "statins", "ace_inhibitors"}
     assert catalog.allergy_class_name("penicillins", "zh") == "青霉素类"
     assert catalog.allergy_class_name("statins", "en") == "Statins"
 
