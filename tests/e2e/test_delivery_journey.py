@@ -21,9 +21,10 @@ from app.drugs.models import Drug
 from app.extensions import db
 from app.inventory import services as inventory
 from app.inventory.models import StoreServiceCity
-from app.orders.models import Dispense, Order
+from app.orders.models import Order, OrderLine
 from app.outbox.models import OutboxEvent
-from app.patients.models import Address, Condition
+from app.patients.models import Address, Condition, ConsentKind
+from app.patients.services import grant_consent
 from app.payments.models import OperationKind, Payment, PaymentOperation, PaymentStatus
 from tests import factories
 from tests.e2e.pages import fits_the_screen, open_menu, sign_in, sign_out
@@ -70,6 +71,7 @@ def approved(live_app, consultation, request):
         patient = visit.patient
         db.session.add(Address(patient_id=patient.id, recipient=patient.display_name, phone=patient.phone,
                                province="Shanghai", city="Shanghai", street="8 Garden Lane", is_default=True))
+        grant_consent(patient, ConsentKind.DATA_SHARING)  # so the platform hears of the delivery
         drug = db.session.scalar(select(Drug).where(Drug.code == INSULIN))
         drug.traceability_prefix = drug.traceability_prefix or "8690003"
         store = factories.make_store(name_en=f"Cold Store {lang}", name_zh=f"冷链门店{lang}", city="Shanghai",
@@ -101,12 +103,12 @@ def _facts(live_app, prescription_id: int) -> dict:
         captures = db.session.scalar(select(func.count()).select_from(PaymentOperation).where(
             PaymentOperation.payment_id == payment.id, PaymentOperation.kind == OperationKind.CAPTURE))
         delivery = db.session.scalar(select(Delivery).where(Delivery.order_id == order.id))
-        dispensed = select(Dispense.id).where(Dispense.order_id == order.id)
         events = db.session.scalars(select(OutboxEvent).where(
             OutboxEvent.event_type == "medication.dispensed",
-            OutboxEvent.aggregate_type == Dispense.__tablename__,
-            OutboxEvent.aggregate_id.in_(dispensed))).all()
+            OutboxEvent.aggregate_type == OrderLine.__tablename__,
+            OutboxEvent.aggregate_id.in_([line.id for line in order.lines]))).all()
         found = dict(order=order.id, status=order.status, packs=sum(line.packs for line in order.lines),
+                     units=sum(line.packs * line.drug.pack_size for line in order.lines),
                      payment=payment.status, captures=captures,
                      delivery=delivery.status if delivery else None,
                      confirmed=bool(delivery and delivery.received_confirmed_at),
@@ -197,9 +199,11 @@ def test_cold_chain_delivery_from_order_to_confirmed_receipt(page: Page, live_ap
     facts = _facts(live_app, approved["prescription"])
     assert (facts["status"], facts["delivery"], facts["confirmed"]) == ("completed", "delivered", True)
     assert (facts["payment"], facts["captures"]) == ("captured", 1)
-    [event] = facts["events"]  # one dispensing, pushed once
-    assert [(line["drug"], line["packs"], line["lots"]) for line in event["lines"]] == [
-        (INSULIN, facts["packs"], [approved["lot"]])]
+    [event] = facts["events"]  # one line delivered: one dispense for the data platform
+    medication = event["contained"][0]
+    assert (event["status"], medication["batch"]["lotNumber"]) == ("completed", approved["lot"])
+    assert INSULIN in [coding["code"] for coding in medication["code"]["coding"]]
+    assert event["quantity"]["value"] == facts["units"] and "whenHandedOver" in event
     with live_app.app_context():
         verified = live_app.test_cli_runner().invoke(args=["inventory", "verify"])
         db.session.remove()
