@@ -126,8 +126,8 @@ def test_a_patient_shares_data_and_an_admin_sees_the_event_delivered(page: Page,
     expect(row).to_contain_text(text["waiting"])
     assert fits_the_screen(page)
 
-    with live_app.app_context():  # the worker's sweep
-        assert push.push_due(0) == 1
+    with live_app.app_context():  # the worker's sweep (other browser tests' patients may have events too)
+        assert push.push_due(0) >= 1
         db.session.remove()
     page.reload()
     expect(page.locator(f"#event-{event_id}")).to_contain_text(text["delivered"])
@@ -136,4 +136,4 @@ def test_a_patient_shares_data_and_an_admin_sees_the_event_delivered(page: Page,
     expect(page.locator("#bundle")).to_contain_text(f"urn:uuid:{key}")
     expect(page.locator("#bundle")).not_to_contain_text(patient_email)
     assert fits_the_screen(page)
-    assert [row["event_key"] for row in receiver.store.rows()] == [key]
+    assert [row["event_key"] for row in receiver.store.rows()].count(key) == 1
