@@ -26,7 +26,8 @@ CODE = re.compile(r"^[a-z_]+(?:\.[a-z_]+)+$")
 # Data-platform event types, and the WSGI environ key the reference receiver drops a connection by.
 NOT_ACTIONS = {"alembic.runtime.plugins", "medication.dispensed", "medication.returned", "adherence.summary",
                "werkzeug.socket"}
-NOT_ACTION_PREFIXES = ("payment_intent.", "charge.")
+# Stripe's event types, and the field paths a checks case file's problems name ("expect.min_severity").
+NOT_ACTION_PREFIXES = ("payment_intent.", "charge.", "expect.")
 FILE_SUFFIXES = (".csv", ".txt", ".json")
 # Actions recorded from an f-string, and every value the f-string can take.
 FORMED = {
