@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 
 from app.database import utcnow
 from app.delivery.models import ColdChainExcursion
@@ -14,7 +14,7 @@ from app.outbox.models import OutboxEvent, OutboxStatus
 from app.outbox.services import emit
 from app.outbox.states import MACHINE
 from app.patients.models import Consent, ConsentKind
-from app.platform import adherence_events, events
+from app.platform import adherence_events, events, facts
 
 CHUNK = 500  # orders per transaction: one chunk is one commit and one step of the progress bar
 
@@ -28,9 +28,8 @@ def _chunks(ids: list[int], build) -> Batches:
 def plan(since: datetime) -> list[tuple[str, Batches, int]]:
     """What a backfill from `since` walks: (label, batches, how many), by kind of event."""
     dispensed = exists().where(Dispense.order_id == Order.id)
-    handed = db.session.scalars(select(Order.id).where(
-        Order.status == OrderStatus.COMPLETED, dispensed,
-        func.coalesce(Order.handed_over_at, Order.completed_at) >= since).order_by(Order.id)).all()
+    handed = db.session.scalars(select(Order.id).where(facts.handed_over_since(since))
+                                .order_by(Order.id)).all()
     returned = db.session.scalars(select(Order.id).where(
         Order.status == OrderStatus.REFUNDED, dispensed, Order.closed_at >= since).order_by(Order.id)).all()
     excursions = db.session.scalars(select(ColdChainExcursion.id).where(

@@ -199,3 +199,14 @@ def dispense_lines(orders: list[Order], dispensed: dict[int, Dispense], *, statu
                 handed_over_at=handed_over,
                 sig=sig(line.prescription_item), reason=reason)))
     return result
+
+
+def handed_over_since(since):
+    """The condition on orders whose medicines reached the patient on or after `since` (a dispense
+    exists): what a backfill writes and the OMOP export reads."""
+    from sqlalchemy import and_, exists, func
+
+    from app.orders.states import OrderStatus
+
+    return and_(Order.status == OrderStatus.COMPLETED, exists().where(Dispense.order_id == Order.id),
+                func.coalesce(Order.handed_over_at, Order.completed_at) >= since)

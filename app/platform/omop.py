@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import exists, func, select
+from sqlalchemy import select
 
 from app.extensions import db
-from app.orders.models import Dispense, Order
-from app.orders.states import OrderStatus
+from app.orders.models import Order
 from app.platform import facts, fhir
 from app.platform.models import ResearchToken
 from app.platform.tokens import PATIENT
@@ -37,12 +36,10 @@ def handed_over_ids(since: datetime) -> Iterator[list[int]]:
 
     Keyset pages rather than one list of ids, so a year of orders is never held at once.
     """
-    dispensed = exists().where(Dispense.order_id == Order.id)
     last = 0
     while True:
         ids = db.session.scalars(select(Order.id).where(
-            Order.status == OrderStatus.COMPLETED, dispensed,
-            func.coalesce(Order.handed_over_at, Order.completed_at) >= since, Order.id > last)
+            facts.handed_over_since(since), Order.id > last)
             .order_by(Order.id).limit(CHUNK)).all()
         if not ids:
             return
