@@ -230,6 +230,10 @@ class Config:
     SMS_FILE_PATH = str(INSTANCE_DIR / "sms-outbox.jsonl")
     SMS_FILE_GATE = ""
 
+    # How many days a patient fact may be old before the checks call it stale (still used, but every
+    # finding built on it says so). Keys and defaults: app/checks/patient_facts.py MAX_AGE_DAYS.
+    CHECKS_FACT_MAX_AGE_DAYS: dict = {}
+
     @classmethod
     def init(cls) -> dict:
         """Return the settings as a dict, applying environment overrides."""

@@ -1,5 +1,6 @@
-"""The rows bench/platform.py backfills, written in bulk: sharing patients, and per order a consultation, a
-signed and approved prescription, a completed order of two lines and its dispense, pack by pack."""
+"""The rows bench/platform_push.py backfills, written in bulk: sharing patients, and per order a
+consultation, a signed and approved prescription, a completed order of two lines and its dispense,
+pack by pack."""
 
 import math
 import random

@@ -161,4 +161,9 @@ ENDPOINT_GOOD = {
     "admin.new_store": {"code": "FZ-01"},
     "admin.edit_store": {"code": "FZ-02"},
     "accounts.login": {"identifier": "nobody@example.com"},
+    # A health measurement: a kind, a plausible number, a day before today in any zone.
+    "patients.record_fact": {"kind": "weight", "value": "70",
+                             "measured_on": (date.today() - timedelta(days=2)).isoformat()},
+    "consultations.record_fact": {"kind": "egfr", "value": "45",
+                                  "measured_on": (date.today() - timedelta(days=2)).isoformat()},
 }

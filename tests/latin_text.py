@@ -36,7 +36,7 @@ ALLOWED_PATTERNS = (
 # Units of measure, and words Chinese text writes in Latin letters itself.
 ALLOWED_WORDS = frozenset({
     # units
-    "mg", "mL", "ml", "kg", "km", "mcg", "µg", "μg", "mmol", "min",
+    "mg", "mL", "ml", "kg", "km", "cm", "mcg", "µg", "μg", "mmol", "min", "IU",
     # Chinese pharmacy usage writes these in Latin letters
     "DTP",
     # the language switch names each language in that language
@@ -44,6 +44,12 @@ ALLOWED_WORDS = frozenset({
     # Latin words the Chinese translations and data use themselves (an eponym, an abbreviation, the
     # INNs a drug form asks for in English)
     "Graves", "NSAIDs", "sacubitril", "valsartan",
+    # clinical scores and measures Chinese clinical text writes in Latin letters (Child-Pugh 分级, eGFR)
+    "Child-Pugh", "eGFR", "CKD", "mmHg", "Xa", "P-gp",
+    # eponyms Chinese clinical text keeps in Latin letters (Beers 标准, Ebstein 畸形, Barrett 食管)
+    "Beers", "Ebstein", "Barrett", "Cockcroft", "Gault",
+    # the example of pinyin initials in the drug search hint ("拼音首字母（aldp）")
+    "aldp",
 })
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*")
 # Latin words separated only by spaces and ASCII punctuation form one run.

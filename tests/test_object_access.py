@@ -1,6 +1,8 @@
 """Generated over the URL map: on every route that takes an id of someone's record, another patient,
 a doctor who is not on the consultation and a pharmacist get 403 or 404, and nothing changes."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -143,7 +145,8 @@ def test_other_patients_and_unrelated_doctors_are_refused(db, record_of_a, as_us
     for outsider in (factories.make_patient(), factories.make_user(Role.DOCTOR),
                      factories.make_user(Role.PHARMACIST), factories.make_user(Role.COURIER)):
         response = as_user(outsider).open(path, method=method, data={
-            "reason": "x", "body": "x", "rating": "5", "note": "x", "decision": "verify"})
+            "reason": "x", "body": "x", "rating": "5", "note": "x", "decision": "verify", "kind": "weight",
+            "value": "70", "measured_on": (utcnow().date() - timedelta(days=1)).isoformat()})
         assert response.status_code in (403, 404), f"{outsider.role} {method} {path} → {response.status_code}"
     db.session.expire_all()
     assert db.session.get(type(consultation), consultation.id).status == status_before

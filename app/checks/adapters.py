@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from flask import current_app, has_app_context
 from sqlalchemy import select
 
 from app.checks import allergens, engine, taking
@@ -13,11 +14,12 @@ from app.checks.engine import (
     PatientContext,
 )
 from app.checks.knowledge import KnowledgeBase
+from app.checks.patient_facts import Fact
 from app.database import utcnow
 from app.drugs.models import Drug
 from app.extensions import db
 from app.patients.identity import age_on
-from app.patients.models import Allergy, AllergyKind, Condition, ConditionStatus
+from app.patients.models import Allergy, AllergyKind, Condition, ConditionStatus, PatientFact
 from app.prescribing.models import Prescription, PrescriptionItem
 from app.prescribing.services import local_date
 
@@ -32,7 +34,7 @@ def facts_from_drug(drug: Drug) -> DrugFacts:
         is_online_prescribable=drug.is_online_prescribable, is_antimicrobial=drug.is_antimicrobial,
         is_cold_chain=drug.is_cold_chain, max_daily_dose=drug.max_daily_dose,
         max_daily_dose_unit=str(drug.max_daily_dose_unit) if drug.max_daily_dose_unit else None,
-        is_weekly_only=drug.is_weekly_only, is_active=drug.is_active)
+        is_weekly_only=drug.is_weekly_only, is_active=drug.is_active, is_deliverable=drug.is_deliverable)
 
 
 def facts_from_values(values: dict) -> DrugFacts:
@@ -46,7 +48,8 @@ def facts_from_values(values: dict) -> DrugFacts:
         is_online_prescribable=values["is_online_prescribable"], is_antimicrobial=values["is_antimicrobial"],
         is_cold_chain=values["is_cold_chain"], max_daily_dose=values["max_daily_dose"],
         max_daily_dose_unit=str(values["max_daily_dose_unit"]) if values["max_daily_dose_unit"] else None,
-        is_weekly_only=values["is_weekly_only"], is_active=values["is_active"])
+        is_weekly_only=values["is_weekly_only"], is_active=values["is_active"],
+        is_deliverable=values["is_deliverable"])
 
 
 def line_from_item(item: PrescriptionItem) -> Line:
@@ -82,6 +85,21 @@ def _allergies(patient_id: int) -> tuple[PatientAllergy, ...]:
     return tuple(allergies)
 
 
+def patient_facts(patient_id: int) -> tuple[Fact, ...]:
+    """Every recorded fact, oldest first; the checks take the newest of each kind."""
+    rows = db.session.execute(
+        select(PatientFact.kind, PatientFact.value, PatientFact.value_text, PatientFact.measured_on,
+               PatientFact.source)
+        .where(PatientFact.patient_id == patient_id)
+        .order_by(PatientFact.measured_on, PatientFact.id)).all()
+    return tuple(Fact(str(kind), value_text if value_text is not None else value, measured_on, str(source))
+                 for kind, value, value_text, measured_on, source in rows)
+
+
+def fact_max_age_days() -> dict | None:
+    return current_app.config.get("CHECKS_FACT_MAX_AGE_DAYS") if has_app_context() else None
+
+
 def active_medications(patient_id: int, today: date, exclude: set[int]) -> list[ActiveMedication]:
     """What the patient is taking today (app.checks.taking, the reading the pages list too), as the
     engine's input: every running supply, dispensings first."""
@@ -92,7 +110,8 @@ def active_medications(patient_id: int, today: date, exclude: set[int]) -> list[
 
 def build_context(patient, *, today: date | None = None, exclude: Prescription | None = None,
                   extra_active=()) -> PatientContext:
-    """The patient as the checks see them: allergies, conditions, age, sex and active medication.
+    """The patient as the checks see them: allergies, conditions, age, sex, active medication, the
+    dated facts (weight, renal and hepatic function, pregnancy) and the prescription's diagnosis.
 
     Active medication is what was dispensed and is still running (packs that came back do not
     count), and the drugs of signed prescriptions not yet dispensed, counted from signing;
@@ -106,12 +125,15 @@ def build_context(patient, *, today: date | None = None, exclude: Prescription |
         select(Condition.icd10_code).where(Condition.patient_id == patient.id,
                                            Condition.status != ConditionStatus.REJECTED)
         .order_by(Condition.icd10_code)).all()
+    diagnosis = exclude.condition.icd10_code if exclude is not None and exclude.condition else None
     return PatientContext(
         allergies=_allergies(patient.id), condition_codes=tuple(dict.fromkeys(conditions)),
         age=age_on(profile.date_of_birth, today) if profile else None,
         sex=str(profile.sex) if profile else None,
         active_medications=(*active_medications(patient.id, today, taking.version_chain(exclude)),
-                            *extra_active))
+                            *extra_active),
+        facts=patient_facts(patient.id), diagnosis_codes=(diagnosis,) if diagnosis else (), today=today,
+        fact_max_age_days=fact_max_age_days())
 
 
 def check_prescription(prescription: Prescription, *, today: date | None = None, extra_active=(),

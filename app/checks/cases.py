@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.checks.adapters import facts_from_drug, resolve_allergen
+from app.checks.case_facts import FACT_KEYS, parse_facts, pregnant_without_weeks
 from app.checks.engine import ActiveMedication, Line, MedicationSource, PatientAllergy, PatientContext
 from app.checks.knowledge import Severity
 from app.drugs.catalogue import UNIT_ALIASES
@@ -32,7 +33,7 @@ ATC_CODE = re.compile(r"^[A-Z]\d\d[A-Z][A-Z]\d\d$")
 MODIFIED_RELEASE = frozenset({DosageForm.SUSTAINED_RELEASE_TABLET, DosageForm.CONTROLLED_RELEASE_TABLET,
                               DosageForm.SUSTAINED_RELEASE_CAPSULE})
 TOP_KEYS = {"age", "sex", "conditions", "allergies", "supply_category", "prescription", "active_medications",
-            "title", "note", "expect"}
+            "title", "note", "expect"} | FACT_KEYS
 LINE_KEYS = {"drug", "dose", "unit", "frequency", "duration_days", "max_doses_per_day"}
 ACTIVE_KEYS = {"drug", "source", "reference"}
 ALLERGY_KEYS = {"substance", "kind", "severity"}
@@ -308,10 +309,13 @@ class _Parser:
         conditions = self.items("conditions")
         if not all(isinstance(code, str) for code in conditions):
             self.problems.append("conditions: a list of ICD-10 codes such as \"I10\".")
+        facts, today, diagnoses = parse_facts(self.data, self.problems)
         if self.problems:
             raise CaseError(self.problems)
-        context = PatientContext(allergies=tuple(allergies), condition_codes=tuple(conditions), age=age,
-                                 sex=str(sex) if sex else None, active_medications=tuple(active))
+        context = PatientContext(allergies=tuple(allergies),
+                                 condition_codes=(*conditions, *pregnant_without_weeks(self.data)), age=age,
+                                 sex=str(sex) if sex else None, active_medications=tuple(active), facts=facts,
+                                 diagnosis_codes=diagnoses, today=today)
         return Case(lines=lines, context=context, supply_category=category, resolved=self.resolved,
                     title=self.data.get("title"), expect=expect)
 

@@ -4,7 +4,6 @@
 # CLI from a JSON case, the tests from the shipped catalogue), so the same code answers in all three
 # places and a result depends only on its inputs and the knowledge-base version.
 
-import math
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -12,16 +11,15 @@ from enum import StrEnum
 from fractions import Fraction
 from itertools import combinations
 
-from app.checks import loader
+from app.checks import amounts, dose_form, loader, patient_facts, patient_rules
 from app.checks.knowledge import Kind, KnowledgeBase, Profile, Rule, Severity, normalise_term
+from app.checks.patient_facts import Fact
 from app.drugs.models import ControlledClass, DosageForm, PackUnit, Route, StrengthUnit
-from app.errors import DomainError
 from app.patients import catalog as patient_catalog
-from app.prescribing import quantity
 from app.prescribing.models import Frequency, SupplyCategory
 from app.prescribing.rules import NEVER_LONG, SUPPLY_LIMIT_DAYS
 
-__all__ = ["ActiveMedication", "DrugFacts", "Finding", "Kind", "Line", "OtherOn", "PatientAllergy",
+__all__ = ["ActiveMedication", "DrugFacts", "Fact", "Finding", "Kind", "Line", "OtherOn", "PatientAllergy",
            "PatientContext", "Severity", "check"]
 
 
@@ -49,6 +47,7 @@ class DrugFacts:
     max_daily_dose_unit: str | None = None
     is_weekly_only: bool = False
     is_active: bool = True
+    is_deliverable: bool = True
 
 
 @dataclass(frozen=True)
@@ -93,10 +92,14 @@ class PatientAllergy:
 @dataclass(frozen=True)
 class PatientContext:
     allergies: tuple[PatientAllergy, ...] = ()
-    condition_codes: tuple[str, ...] = ()  # ICD-10; no rule uses them yet (drug–disease checks will)
+    condition_codes: tuple[str, ...] = ()  # ICD-10: the patient's conditions (not rejected ones)
     age: int | None = None
     sex: str | None = None
     active_medications: tuple[ActiveMedication, ...] = ()
+    facts: tuple[Fact, ...] = ()  # weight, renal and hepatic function, pregnancy… (patient_facts.py)
+    diagnosis_codes: tuple[str, ...] = ()  # the prescription's own diagnoses; the conditions count too
+    today: date | None = None  # the day facts are aged against; None: today
+    fact_max_age_days: dict | None = None  # overrides patient_facts.MAX_AGE_DAYS (configuration)
 
 
 class OtherOn(StrEnum):
@@ -144,7 +147,9 @@ class Finding:
 
 KIND_ORDER = {kind: n for n, kind in enumerate((
     Kind.NOT_ONLINE, Kind.INACTIVE, Kind.WEEKLY_ONLY, Kind.ALLERGY, Kind.INTERACTION, Kind.CROSS_REACTIVITY,
-    Kind.DUPLICATE, Kind.MAX_DOSE, Kind.LONG_EXCLUDED, Kind.SUPPLY_LIMIT))}
+    Kind.RENAL, Kind.HEPATIC, Kind.PREGNANCY, Kind.PAEDIATRIC, Kind.OLDER_ADULT, Kind.DRUG_DISEASE,
+    Kind.DUPLICATE, Kind.MAX_DOSE, Kind.DOSE_FORM, Kind.INDICATION, Kind.LONG_EXCLUDED, Kind.SUPPLY_LIMIT,
+    Kind.NOT_DELIVERABLE))}
 
 # Words that go into the messages, in both languages (GLOSSARY.md for the Chinese terms).
 FREQUENCY_WORDS = {
@@ -178,17 +183,20 @@ class _Other:
     line: int | None = None
     source: MedicationSource | None = None
     reference: str | None = None
+    prescribed: Line | None = None  # the other line itself, whose dose an interaction may depend on
 
 
 @dataclass
 class _Findings:
     items: dict = field(default_factory=dict)
 
-    def add(self, rule: Rule, line: Line, values_en: dict, values_zh: dict, other: _Other | None = None):
+    def add(self, rule: Rule, line: Line, values_en: dict, values_zh: dict, other: _Other | None = None,
+            note: tuple[str, str] = ("", "")):
+        """`note`: said after the message in each language (a finding resting on an old measurement)."""
         finding = Finding(
             severity=rule.severity, kind=rule.kind, rule_id=rule.rule_id, drug_code=line.drug.code,
-            line=line.position, message_en=rule.message_en.format_map(values_en),
-            message_zh=rule.message_zh.format_map(values_zh), source=rule.source,
+            line=line.position, message_en=rule.message_en.format_map(values_en) + note[0],
+            message_zh=rule.message_zh.format_map(values_zh) + note[1], source=rule.source,
             other_code=other.drug.code if other else None, other_on=other.on if other else None,
             other_line=other.line if other else None, other_source=other.source if other else None,
             other_reference=other.reference if other else None)
@@ -208,13 +216,20 @@ def check(lines, context: PatientContext | None = None, supply_category=SupplyCa
     lines = list(lines)
     found = _Findings()
     profiles = [_profile(kb, line.drug) for line in lines]
-    for line in lines:
-        _check_line(kb, line, supply_category, found)
+    # The prescription's own diagnoses are conditions of the patient too (a drug–disease pair, a Beers
+    # disease), and the conditions are diagnoses a drug may be indicated for.
+    diagnoses = tuple(dict.fromkeys((*context.diagnosis_codes, *context.condition_codes)))
+    state = patient_facts.assess(context.facts, diagnoses, age=context.age, sex=context.sex,
+                                 today=context.today or date.today(), max_age_days=context.fact_max_age_days)
+    for line, profile in zip(lines, profiles, strict=True):
+        adult_maximum = not patient_rules.replaces_adult_maximum(kb, profile, state)
+        _check_line(kb, line, supply_category, found, adult_maximum=adult_maximum)
+        patient_rules.check_line(kb, line, profile, state, diagnoses, found)
     for line, profile in zip(lines, profiles, strict=True):
         for allergy in context.allergies:
             _check_allergy(kb, line, profile, allergy, found)
     for (i, first), (j, second) in combinations(enumerate(lines), 2):
-        other = _Other(second.drug, OtherOn.PRESCRIPTION, line=second.position)
+        other = _Other(second.drug, OtherOn.PRESCRIPTION, line=second.position, prescribed=second)
         _check_pair(kb, first, profiles[i], other, profiles[j], found)
     for medication in context.active_medications:
         medication_profile = _profile(kb, medication.drug)
@@ -235,7 +250,8 @@ def _names(drug: DrugFacts) -> tuple[dict, dict]:
 
 # ---- one line at a time --------------------------------------------------------------------------
 
-def _check_line(kb: KnowledgeBase, line: Line, category: SupplyCategory, found: _Findings) -> None:
+def _check_line(kb: KnowledgeBase, line: Line, category: SupplyCategory, found: _Findings, *,
+                adult_maximum: bool = True) -> None:
     drug = line.drug
     en, zh = _names(drug)
     if drug.controlled_class != ControlledClass.NONE:
@@ -249,7 +265,11 @@ def _check_line(kb: KnowledgeBase, line: Line, category: SupplyCategory, found: 
     freq_en, freq_zh = FREQUENCY_WORDS[frequency]
     if drug.is_weekly_only and frequency != Frequency.QW:
         found.add(kb.rules["weekly-only"], line, en | {"frequency": freq_en}, zh | {"frequency": freq_zh})
-    _check_max_dose(kb, line, found, en | {"frequency": freq_en}, zh | {"frequency": freq_zh})
+    if adult_maximum:  # a child's dose rows replace it (patient_rules.replaces_adult_maximum)
+        _check_max_dose(kb, line, found, en | {"frequency": freq_en}, zh | {"frequency": freq_zh})
+    dose_form.check(kb, line, found)
+    if not drug.is_deliverable:
+        found.add(kb.rules["not-deliverable"], line, en, zh)
     if category == SupplyCategory.LONG:
         # 长期处方管理规范: never on a long prescription (app/prescribing/rules.py, as at signing).
         if drug.controlled_class in NEVER_LONG:
@@ -266,48 +286,14 @@ def _check_line(kb: KnowledgeBase, line: Line, category: SupplyCategory, found: 
                   zh | common | {"category": category_zh})
 
 
-def daily_amount(line: Line) -> tuple[Fraction, str] | None:
-    """What one dosing day takes, in the strength's substance unit (mg, µg, IU); None if not countable."""
-    drug = line.drug
-    base_unit = str(drug.strength_unit).split("/")[0]
-    if str(drug.strength_unit).endswith("/h"):
-        return None  # a patch's strength is a rate, not an amount per unit
-    try:
-        # Unrounded: 7.5 mg from ½ a 15 mg tablet is 7.5 mg, however the pack count is rounded.
-        units = quantity.exact_units_per_dose(drug, Decimal(line.dose), line.dose_unit)
-    except DomainError:
-        return None  # the prescribing services refuse such a line; nothing to measure here
-    per_dose = units * Fraction(drug.strength)
-    # Doses on a dosing day: a weekly drug takes its whole dose on that one day, not a seventh of it.
-    per_day = quantity.doses_per_day(Frequency(line.frequency), line.max_doses_per_day)
-    return per_dose * max(math.ceil(per_day), 1), base_unit
-
-
-def _in_unit(amount: Fraction, unit: str, target: str) -> Fraction | None:
-    if unit == target:
-        return amount
-    if unit in quantity.MICROGRAMS and target in quantity.MICROGRAMS:
-        return amount * quantity.MICROGRAMS[unit] / quantity.MICROGRAMS[target]
-    return None
-
-
-def _number(value: Fraction) -> str:
-    text = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
-    rounded = Decimal(text).quantize(Decimal("0.01")).normalize()
-    return format(rounded, "f")
-
-
 def _check_max_dose(kb: KnowledgeBase, line: Line, found: _Findings, en: dict, zh: dict) -> None:
     drug = line.drug
     if drug.max_daily_dose is None or not drug.max_daily_dose_unit:
         return
-    measured = daily_amount(line)
-    if measured is None:
-        return
-    daily = _in_unit(measured[0], measured[1], str(drug.max_daily_dose_unit))
+    daily = amounts.daily_in(line, str(drug.max_daily_dose_unit))
     if daily is None or daily <= Fraction(drug.max_daily_dose):
         return
-    numbers = {"daily": _number(daily), "max": _number(Fraction(drug.max_daily_dose)),
+    numbers = {"daily": amounts.number(daily), "max": amounts.number(Fraction(drug.max_daily_dose)),
                "unit": str(drug.max_daily_dose_unit)}
     found.add(kb.rules["max-daily-dose"], line, en | numbers, zh | numbers)
 
@@ -379,8 +365,21 @@ def _check_pair(kb: KnowledgeBase, line: Line, profile: Profile, other: _Other, 
     swapped_en = {"a": other.drug.name_en, "b": drug.name_en}
     swapped_zh = {"a": other.drug.name_zh, "b": drug.name_zh}
     for number in sorted(profile.a_rules & other_profile.b_rules):
-        found.add(kb.interactions[number], line, en, zh, other)
+        rule = kb.interactions[number]
+        if _doses_hold(rule, line, other.prescribed):
+            found.add(rule, line, en, zh, other)
     for number in sorted(profile.b_rules & other_profile.a_rules):
-        found.add(kb.interactions[number], line, swapped_en, swapped_zh, other)
+        rule = kb.interactions[number]
+        if _doses_hold(rule, other.prescribed, line):
+            found.add(rule, line, swapped_en, swapped_zh, other)
     for number in sorted(profile.duplicate_rules & other_profile.duplicate_rules):
         found.add(kb.duplicates[number], line, en, zh, other)
+
+
+def _doses_hold(rule: Rule, a: Line | None, b: Line | None) -> bool:
+    """A row with a daily-dose condition (`>20 mg`) holds only at those doses; a side without a known
+    dose (an active medication) counts as the worst case (DoseLimit.holds)."""
+    for limit, line in ((rule.a_dose, a), (rule.b_dose, b)):
+        if limit is not None and not limit.holds(amounts.daily_in(line, limit.unit) if line else None):
+            return False
+    return True

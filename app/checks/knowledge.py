@@ -7,7 +7,9 @@
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -52,6 +54,15 @@ class Kind(StrEnum):
     MAX_DOSE = "max_dose"
     LONG_EXCLUDED = "long_excluded"
     SUPPLY_LIMIT = "supply_limit"
+    DOSE_FORM = "dose_form"  # a dose that is no whole or half tablet; a combination dosed in one part's mg
+    RENAL = "renal"
+    HEPATIC = "hepatic"
+    PREGNANCY = "pregnancy"  # and breastfeeding
+    OLDER_ADULT = "older_adult"
+    PAEDIATRIC = "paediatric"
+    DRUG_DISEASE = "drug_disease"
+    INDICATION = "indication"
+    NOT_DELIVERABLE = "not_deliverable"
 
 
 # The checks written in code (engine.py) and what their messages may name; rules.csv gives each its
@@ -69,6 +80,17 @@ FIXED_RULES: dict[str, tuple[Kind, frozenset[str]]] = {
     "duplicate-ingredient": (Kind.DUPLICATE, frozenset({"a", "b", "ingredient"})),
     "allergy-severe": (Kind.ALLERGY, frozenset({"drug", "allergen", "reaction"})),
     "allergy": (Kind.ALLERGY, frozenset({"drug", "allergen", "reaction"})),
+    "dose-not-whole-unit": (Kind.DOSE_FORM, frozenset({"drug", "dose", "units", "form"})),
+    "combination-dose-in-mass": (Kind.DOSE_FORM, frozenset({"drug", "dose", "units", "strength"})),
+    "paediatric-weight-unknown": (Kind.PAEDIATRIC, frozenset({"drug", "age"})),
+    "no-matching-diagnosis": (Kind.INDICATION, frozenset({"drug", "diagnoses"})),
+    "not-deliverable": (Kind.NOT_DELIVERABLE, frozenset({"drug"})),
+}
+
+# The patient-aware rule files, each read into PatientRule rows (family_files.py), with their kind.
+PATIENT_FAMILIES: dict[str, Kind] = {
+    "renal": Kind.RENAL, "hepatic": Kind.HEPATIC, "pregnancy": Kind.PREGNANCY,
+    "older_adults": Kind.OLDER_ADULT, "paediatric": Kind.PAEDIATRIC, "drug_disease": Kind.DRUG_DISEASE,
 }
 
 # The levels of a WHO ATC code: C, C10, C10A, C10AA, C10AA01.
@@ -118,6 +140,47 @@ class Rule:
     a: str = ""  # selector tags: both sides of an interaction; the class of a duplicate
     b: str = ""  # the cross-reactive target of an allergy class
     allergy_class: str = ""
+    a_dose: "DoseLimit | None" = None  # an interaction that holds only at some daily doses
+    b_dose: "DoseLimit | None" = None
+
+
+@dataclass(frozen=True)
+class DoseLimit:
+    """A condition on a daily dose, as written in a rule: `>20 mg`, `<=20 mg`."""
+
+    operator: str  # > >= < <=
+    amount: Fraction
+    unit: str  # mg µg g IU
+
+    def holds(self, daily: Fraction | None) -> bool:
+        """`daily` in this limit's unit; unknown (an active medication's dose) counts as the worst case:
+        a rule for high doses applies, one for low doses does not."""
+        if daily is None:
+            return self.operator in (">", ">=")
+        return {">": daily > self.amount, ">=": daily >= self.amount, "<": daily < self.amount,
+                "<=": daily <= self.amount}[self.operator]
+
+    def __str__(self) -> str:
+        return f"{self.operator}{self.amount} {self.unit}"
+
+
+@dataclass(frozen=True)
+class PatientRule(Rule):
+    """One row of a patient-aware file (renal, hepatic, pregnancy, older adults, children, disease);
+    each family reads the fields it has (app/checks/data/README.md)."""
+
+    selector: str = ""
+    action: str = ""  # avoid / adjust / max_daily / max_daily_per_kg / "" (fires when it applies)
+    low: Decimal | None = None  # [low, high): renal function, age in years, weeks of gestation
+    high: Decimal | None = None
+    weight_low: Decimal | None = None  # [weight_low, weight_high) kg, children
+    weight_high: Decimal | None = None
+    classes: frozenset[str] = frozenset()  # Child-Pugh classes
+    state: str = ""  # pregnancy / breastfeeding
+    conditions: tuple[str, ...] = ()  # ICD-10 prefixes
+    dose: Fraction | None = None  # a daily maximum (or, older adults, the dose above which it applies)
+    per_kg: Fraction | None = None
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,6 +193,8 @@ class Profile:
     duplicate_rules: frozenset[int]
     cross_rules: frozenset[int]  # cross-reactivity rules whose target this drug matches
     classes: frozenset[str]  # allergy classes this drug belongs to
+    patient_rules: dict = field(default_factory=dict)  # family → rule numbers this drug matches
+    indications: frozenset[str] = frozenset()  # ICD-10 prefixes it is indicated for; empty: not known
 
 
 def selector_tags(atc_code: str | None, ingredients) -> set[str]:
@@ -153,6 +218,8 @@ class KnowledgeBase:
     # allergy class's own code and names; and the file's terms as written, by language.
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     synonym_terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    patient_rules: dict[str, tuple[PatientRule, ...]] = field(default_factory=dict)  # by family
+    indications: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (selector, ICD-10 prefixes)
     _profiles: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -170,10 +237,17 @@ class KnowledgeBase:
         self._b_index = self._index(self.interactions, "b")
         self._duplicate_index = self._index(self.duplicates, "a")
         self._cross_index = self._index(self.cross_reactivity, "b")
+        self._family_index = {family: self._index(rules, "selector")
+                              for family, rules in self.patient_rules.items()}
+        self._indication_index: dict[str, set[str]] = defaultdict(set)
+        for selector, prefixes in self.indications:
+            self._indication_index[selector].update(prefixes)
         # Every ingredient a rule names, stocked or not: an allergy to one is matched once it is stocked.
         selectors = [*self._leaf_tags, *(t for targets in self.synonyms.values() for t in targets)]
         for rule in (*self.interactions, *self.duplicates, *self.cross_reactivity):
             selectors.extend((rule.a, rule.b))
+        selectors.extend(rule.selector for rules in self.patient_rules.values() for rule in rules)
+        selectors.extend(selector for selector, _prefixes in self.indications)
         self.ingredient_names = frozenset(s[11:] for s in selectors if s.startswith("ingredient:"))
 
     @staticmethod
@@ -215,7 +289,11 @@ class KnowledgeBase:
         profile = Profile(tags=tags, a_rules=matching(self._a_index), b_rules=matching(self._b_index),
                           duplicate_rules=matching(self._duplicate_index),
                           cross_rules=matching(self._cross_index),
-                          classes=frozenset(t[6:] for t in tags if t.startswith("class:")))
+                          classes=frozenset(t[6:] for t in tags if t.startswith("class:")),
+                          patient_rules={family: tuple(sorted(matching(index)))
+                                         for family, index in self._family_index.items()},
+                          indications=frozenset(code for tag in tags
+                                                for code in self._indication_index.get(tag, ())))
         self._profiles[key] = profile  # a plain dict write: safe enough across threads (same value)
         return profile
 
@@ -236,4 +314,6 @@ class KnowledgeBase:
         return {"interactions": len(self.interactions), "groups": len(self.groups),
                 "allergy_classes": len(self.allergy_classes), "cross_reactivity": len(self.cross_reactivity),
                 "duplicate_classes": len(self.duplicates), "fixed_rules": len(self.rules),
-                "allergy_synonyms": sum(len(terms) for terms in self.synonym_terms.values())}
+                "allergy_synonyms": sum(len(terms) for terms in self.synonym_terms.values()),
+                **{family: len(rules) for family, rules in self.patient_rules.items()},
+                "indications": len(self.indications)}

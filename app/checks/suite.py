@@ -59,9 +59,15 @@ def known_rule_ids(kb: KnowledgeBase) -> frozenset[str]:
     # Read from the tables the knowledge base has, not a list of them kept here: rule families added
     # later (drug–disease, renal, …) come as new tables, and their ids must not read as typos.
     ids = set()
-    for value in vars(kb).values():
-        members = value.values() if isinstance(value, dict) else value if isinstance(value, tuple) else ()
-        ids.update(item.rule_id for item in members if isinstance(item, Rule))
+    pending = list(vars(kb).values())
+    while pending:  # tables of rules, and tables of tables (the patient-aware families, by family)
+        value = pending.pop()
+        if isinstance(value, Rule):
+            ids.add(value.rule_id)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, tuple):
+            pending.extend(item for item in value if isinstance(item, Rule | dict | tuple))
     return frozenset(ids)
 
 

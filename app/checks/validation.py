@@ -5,6 +5,7 @@ import re
 import string
 from pathlib import Path
 
+from app.checks.family_files import FAMILY_COLUMNS, dose_limit, read_patient_files
 from app.checks.knowledge import (
     FIXED_RULES,
     Kind,
@@ -21,13 +22,16 @@ from app.patients import catalog as patient_catalog
 COLUMNS = {
     "groups.csv": ("group", "member", "source"),
     "allergy_classes.csv": ("class", "member", "source"),
-    "interactions.csv": ("rule_id", "a", "b", "severity", "message_en", "message_zh", "source"),
+    "interactions.csv": ("rule_id", "a", "b", "severity", "message_en", "message_zh", "source", "a_dose",
+                         "b_dose"),
     "cross_reactivity.csv": ("rule_id", "allergy_class", "target", "severity", "message_en", "message_zh",
                              "source"),
     "duplicate_classes.csv": ("rule_id", "selector", "severity", "message_en", "message_zh", "source"),
     "rules.csv": ("rule_id", "kind", "severity", "message_en", "message_zh", "source"),
     "allergy_synonyms.csv": ("term", "language", "target", "source"),
+    **FAMILY_COLUMNS,
 }
+OPTIONAL_COLUMNS = {"interactions.csv": ("a_dose", "b_dose")}  # blank when absent
 PLACEHOLDERS = {"interactions.csv": frozenset({"a", "b"}), "duplicate_classes.csv": frozenset({"a", "b"}),
                 "cross_reactivity.csv": frozenset({"drug", "allergen"})}
 
@@ -55,7 +59,8 @@ class _Reader:
             return []
         header, rows = read_csv(path.read_text(encoding="utf-8"))
         expected = COLUMNS[file]
-        missing = [c for c in expected if c not in header]
+        optional = OPTIONAL_COLUMNS.get(file, ())
+        missing = [c for c in expected if c not in header and c not in optional]
         unknown = [c for c in header if c not in expected]
         for column in missing:
             self.problem(file, 1, column, "This column is missing from the header.")
@@ -241,14 +246,19 @@ def _interactions(r: _Reader, groups: dict) -> tuple[Rule, ...]:
         ok = r.selector(file, line, "b", row["b"], kinds, groups) and ok
         severity = r.severity(file, line, row["severity"])
         ok = r.texts(file, line, row, PLACEHOLDERS[file]) and ok and severity is not None
-        pair = frozenset((row["a"], row["b"]))
+        a_ok, a_dose = dose_limit(r, file, line, "a_dose", row["a_dose"])
+        b_ok, b_dose = dose_limit(r, file, line, "b_dose", row["b_dose"])
+        ok = ok and a_ok and b_ok
+        # One row per pair, except rows told apart by a dose condition (>20 mg major, <=20 mg moderate).
+        pair = frozenset(((row["a"], row["a_dose"]), (row["b"], row["b_dose"])))
         if pair in pairs:
             r.problem(file, line, "b", f"The same pair is already on line {pairs[pair]}.")
             ok = False
         pairs.setdefault(pair, line)
         if ok:
             rules.append(Rule(file, line, row["rule_id"], Kind.INTERACTION, severity, row["message_en"],
-                              row["message_zh"], row["source"], a=row["a"], b=row["b"]))
+                              row["message_zh"], row["source"], a=row["a"], b=row["b"], a_dose=a_dose,
+                              b_dose=b_dose))
     return tuple(rules)
 
 
@@ -378,8 +388,10 @@ def read_knowledge_base(directory: Path) -> KnowledgeBase:
     cross = _cross_reactivity(r, groups, classes)
     rules = _fixed_rules(r)
     synonyms, synonym_terms = _synonyms(r, classes)
+    patient_rules, indications = read_patient_files(r, groups)
     if r.problems:
         raise KnowledgeBaseError(r.problems)
     return KnowledgeBase(version=f"{version}+{r.digest()}", groups=groups, allergy_classes=classes,
                          interactions=interactions, duplicates=duplicates, cross_reactivity=cross,
-                         rules=rules, synonyms=synonyms, synonym_terms=synonym_terms)
+                         rules=rules, synonyms=synonyms, synonym_terms=synonym_terms,
+                         patient_rules=patient_rules, indications=indications)

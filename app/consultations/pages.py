@@ -1,14 +1,15 @@
-"""What the patient's and the doctor's consultation pages share: loading, the detail page, audit and money."""
+"""What the patient's and the doctor's consultation pages share: loading, the page, audit, money, facts."""
 
 from functools import wraps
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.accounts.models import Role
 from app.audit.services import record
-from app.consultations import queries
+from app.consultations import bp, queries
 from app.consultations import services as consultations
 from app.consultations.forms import (
     AcceptForm,
@@ -22,13 +23,17 @@ from app.consultations.forms import (
 )
 from app.consultations.models import PAYABLE, Consultation
 from app.consultations.record import patient_record
+from app.consultations.record import record_fact as record_patient_fact
 from app.consultations.states import ConsultationStatus
 from app.database import utcnow
 from app.extensions import db
+from app.patients.forms import FactForm
 from app.payments import operations as payment_operations
 from app.payments.models import Payment, PaymentStatus
+from app.policy import patient_data, roles_required
 from app.prescribing import queries as prescriptions
 from app.prescribing import views as prescribing_views
+from app.transaction import perform
 
 S = ConsultationStatus
 PARTICIPANTS = (Role.PATIENT, Role.DOCTOR)
@@ -109,7 +114,8 @@ def render_detail(consultation: Consultation, code: int = 200, **forms):
         context.update(prescription_form=prescribing_views.start_form_for(consultation, verified),
                        refer_form=forms.get("refer_form") or ReferForm(formdata=None),
                        complete_form=CompleteForm(formdata=None),
-                       note_form=forms.get("note_form") or NoteForm(formdata=None, obj=consultation))
+                       note_form=forms.get("note_form") or NoteForm(formdata=None, obj=consultation),
+                       fact_form=forms.get("fact_form") or FactForm(formdata=None, for_doctor=True))
     elif not is_doctor:
         context.update(cancel_form=CancelForm(formdata=None),
                        rate_form=forms.get("rate_form") or RateForm(formdata=None))
@@ -163,3 +169,24 @@ def audit_poll(consultation: Consultation, action: str, news: bool) -> None:
         audited_view(consultation, action)
     g.poll_audit_decided = True
     db.session.commit()
+
+
+# The patient-record panel's one action (the doctor's consultation actions are in doctor_views.py).
+@bp.route("/<int:consultation_id>/facts", methods=["POST"])
+@roles_required(Role.DOCTOR)
+@patient_data
+def record_fact(consultation_id: int):
+    """The consultation's doctor records a measurement or assessment (or confirms the patient's report)."""
+    consultation = load(consultation_id)
+    doctor = current_user._get_current_object()
+    form = FactForm(for_doctor=True)
+    if not form.validate_on_submit():
+        audited_view(consultation)
+        return render_detail(consultation, 400, fact_form=form)
+    if perform(lambda: record_patient_fact(consultation, doctor, *form.fact(), form.measured_on.data),
+               success=_("The measurement has been recorded."), form=form,
+               refused=refusal_audited(consultation)):
+        return redirect(url_for("consultations.detail", consultation_id=consultation.id,
+                                _anchor="measurements"), code=303)
+    audited_view(consultation)  # the page is shown again, beside the refusal's own audit row
+    return render_detail(consultation, 400, fact_form=form)

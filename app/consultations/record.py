@@ -1,4 +1,4 @@
-"""The patient record the doctor reads beside a consultation, read as plain rows in a few statements."""
+"""The patient record beside a consultation, read as plain rows in a few statements; the doctor's facts."""
 
 # The record used to load its prescriptions, their lines and drugs, past consultations, diagnoses and
 # doctors as ORM objects: about a third of the doctor's consultation page, for a patient with a handful
@@ -11,17 +11,22 @@ from decimal import Decimal
 from functools import cache
 from typing import NamedTuple
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 
 from app.accounts.models import User
+from app.consultations.actors import require_doctor
 from app.consultations.models import Consultation
 from app.consultations.states import ConsultationStatus
 from app.drugs.models import Drug
+from app.errors import DomainError
 from app.extensions import db
 from app.i18n import current_language
+from app.patients import facts as patient_facts
 from app.patients.identity import age_on
-from app.patients.models import Allergy, Condition, ConditionStatus, PatientProfile
+from app.patients.labels import fact_rows
+from app.patients.models import Allergy, Condition, ConditionStatus, PatientFact, PatientProfile
 from app.prescribing.models import Prescription, PrescriptionItem
 from app.prescribing.states import PrescriptionStatus
 
@@ -96,10 +101,24 @@ class PatientRecord:
     adherence: object = None  # app.adherence.queries.PatientAdherence
     adherence_chart: object = None  # its chart, inline SVG markup (None without current medicines)
     unchecked_allergies: frozenset = frozenset()  # substances the automatic checks cannot match
-
+    facts: list = field(default_factory=list)  # app.patients.labels.FactRow, one per kind in force
 
 
 # Statements built once with bound parameters: building them showed in the profile of the page.
+
+@cache
+def _profile_and_facts():
+    # The profile and the facts in force (with who recorded them) in one statement: one row per fact,
+    # or one row of None facts; the profile is None when the patient has not filled it in.
+    recorder = aliased(User)
+    return (select(PatientProfile, PatientFact, recorder.display_name)
+            .select_from(User)
+            .outerjoin(PatientProfile, PatientProfile.user_id == User.id)
+            .outerjoin(PatientFact, PatientFact.id.in_(patient_facts.in_force_ids(bindparam("patient_id"))))
+            .outerjoin(recorder, recorder.id == PatientFact.recorded_by_id)
+            .where(User.id == bindparam("patient_id"))
+            .order_by(PatientFact.kind))
+
 
 @cache
 def _conditions():
@@ -164,7 +183,11 @@ def _prescriptions_with_lines(patient_id: int) -> list[RecordPrescription]:
 
 def patient_record(consultation: Consultation, today: date) -> PatientRecord:
     patient_id = consultation.patient_id
-    profile = db.session.get(PatientProfile, patient_id)
+    rows = db.session.execute(_profile_and_facts(), {"patient_id": patient_id}).all()
+    profile = rows[0][0] if rows else None
+    recorded = [(fact, name) for _profile, fact, name in rows if fact is not None]
+    born = profile.date_of_birth if profile else None
+    stale = patient_facts.stale([fact for fact, _name in recorded], date_of_birth=born, on=today)
     conditions = [RecordCondition(*row)
                   for row in db.session.execute(_conditions(), {"patient_id": patient_id})]
     allergies = db.session.scalars(
@@ -187,4 +210,19 @@ def patient_record(consultation: Consultation, today: date) -> PatientRecord:
                          conditions=conditions, allergies=list(allergies), past=past,
                          prescriptions=_prescriptions_with_lines(patient_id),
                          taking=taking_now(patient_id, today), adherence=adherence, adherence_chart=chart,
-                         unchecked_allergies=unchecked(allergies))
+                         unchecked_allergies=unchecked(allergies),
+                         facts=fact_rows(recorded, stale, reader="doctor"))
+
+
+# ---- the doctor records a fact ---------------------------------------------------------------------
+
+def record_fact(consultation: Consultation, doctor, kind, value, measured_on) -> PatientFact:
+    """The consultation's doctor records (or confirms) a fact of its patient, while it is in progress:
+    checked under the consultation's row lock, so a completion at the same moment cannot slip between."""
+    require_doctor(consultation, doctor)
+    consultation = db.session.scalar(select(Consultation).where(Consultation.id == consultation.id)
+                                     .with_for_update().execution_options(populate_existing=True))
+    if consultation.status != ConsultationStatus.IN_PROGRESS:
+        raise DomainError(_l("Measurements can only be recorded while the consultation is in progress."))
+    return patient_facts.record_fact(consultation.patient, kind, value, measured_on, by=doctor,
+                                     consultation=consultation)

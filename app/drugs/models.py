@@ -130,6 +130,8 @@ class Drug(db.Model):
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
     generic_name_en: Mapped[str] = mapped_column(sa.String(120))
     generic_name_zh: Mapped[str] = mapped_column(sa.String(60))
+    # Pinyin initials of the Chinese generic name ("aldp" for 氨氯地平), as pharmacists type to search.
+    name_initials: Mapped[str] = mapped_column(sa.String(60), default="", server_default="")
     brand_name: Mapped[str] = mapped_column(sa.String(120), default="")
     # Blank only for substances WHO has not classified yet (the notes must say so).
     atc_code: Mapped[str | None] = mapped_column(sa.String(7), index=True)

@@ -1,22 +1,30 @@
 """Catalogue verbs: load a CSV (all or nothing), create, edit, (de)activate and search drugs."""
 
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from app import limits, numbers
 from app.audit.services import record
-from app.drugs import catalogue
+from app.drugs import catalogue, search_names
 from app.drugs.catalogue import Problem
-from app.drugs.models import ControlledClass, Drug, DrugIngredient
+from app.drugs.initials import name_initials
+from app.drugs.models import ControlledClass, Drug, DrugIngredient, StrengthUnit
 from app.errors import DomainError
 from app.extensions import db
 
 SHIPPED_CATALOGUE = Path(__file__).resolve().parent / "data" / "drugs.csv"
+# Pinyin look-ups take about a millisecond a name; an import compares every row's, so they are kept.
+_initials_of = lru_cache(maxsize=4096)(name_initials)
 # Columns stored on Drug itself; ingredients are compared and replaced separately.
 DRUG_FIELDS = tuple(c for c in catalogue.COLUMNS if c not in ("ingredients_en", "ingredients_zh"))
 
@@ -106,6 +114,7 @@ def load_shipped_catalogue() -> ImportSummary:
 
 def _new_drug(values: dict) -> Drug:
     drug = Drug(**{name: values[name] for name in DRUG_FIELDS})
+    drug.name_initials = _initials_of(drug.generic_name_zh)
     drug.ingredients = [DrugIngredient(position=n, name=en, name_zh=zh)
                         for n, (en, zh) in enumerate(values["ingredients"], start=1)]
     db.session.add(drug)
@@ -149,6 +158,11 @@ def _apply(drug: Drug, values: dict, kept: frozenset[str] = frozenset(), *,
             changed.append(name)
         elif name == "traceability_prefix" and cleared_product_code:
             changed.append(name)  # cleared above to let another drug take it, and blank in the file
+    # Derived from the Chinese name, for search; also brought up to date when only it is stale.
+    initials = _initials_of(drug.generic_name_zh)
+    if drug.name_initials != initials:
+        drug.name_initials = initials
+        changed.append("name_initials")
     if [(i.name, i.name_zh) for i in drug.ingredients] != values["ingredients"]:
         # Flush the removals first: (drug_id, position) is unique.
         drug.ingredients.clear()
@@ -211,24 +225,123 @@ def _like(text: str) -> str:
     return f"%{escaped.lower()}%"
 
 
+# "amlodipine 5", "amlodipine 5mg", "氨氯地平 5", "氨氯地平5毫克", "metformin 0.5 g": a name, then a number
+# (after a space, or straight after a Chinese character) and perhaps a unit. Digits glued to Latin letters
+# stay part of the name (维生素B12), and anything else after the number (1e999999) makes it no strength.
+_NAME_AND_STRENGTH = re.compile(
+    r"(?P<name>.*?\S)(?:\s+|(?<=[^\x00-\x7f]))(?P<number>[0-9.]+)\s*(?P<unit>[^\s0-9.]*)", re.S)
+_STRENGTH_UNITS = {
+    "mg": "mg", "毫克": "mg", "g": "g", "克": "g", "µg": "µg", "μg": "µg", "ug": "µg", "mcg": "µg",
+    "微克": "µg", "iu": "IU", "u": "IU", "单位": "IU", "国际单位": "IU", "mg/ml": "mg/mL",
+    "µg/h": "µg/h", "μg/h": "µg/h", "ug/h": "µg/h", "mcg/h": "µg/h",
+}
+# A mass typed in one unit matches a strength in any of these, converted (mg per unit); a strength per mL
+# or per hour is found by its mass (lidocaine "20 mg" is 20 mg/mL, a fentanyl patch "25 µg" is 25 µg/h).
+_MASS_IN_MG = {"mg": Decimal(1), "g": Decimal(1000), "µg": Decimal("0.001")}
+_MASS_UNITS = {"mg": (StrengthUnit.MG, StrengthUnit.MG_PER_ML), "g": (StrengthUnit.G,),
+               "µg": (StrengthUnit.MICROGRAM, StrengthUnit.MICROGRAM_PER_HOUR)}
+_STRENGTH_PLACES = Decimal(1).scaleb(-limits.STRENGTH.places)
+# "A/B", "A-B", "A + B": two to four ingredient names; each part this long at least (Han: 2).
+_COMBINATION_SEPARATOR = re.compile(r"\s*[/+\-、]\s*")
+_INITIALS = re.compile(r"[a-z0-9]{2,}", re.ASCII)
+
+
+def _strength_is(number: Decimal, unit: str | None) -> ColumnElement[bool]:
+    """Strength equal to the number: in the drug's own unit when none is typed, else converted."""
+    if unit is None:
+        return Drug.strength == number
+    if unit not in _MASS_IN_MG:
+        return and_(Drug.strength_unit == StrengthUnit(unit), Drug.strength == number)
+    matches = []
+    for target, per_mg in _MASS_IN_MG.items():
+        value = number * _MASS_IN_MG[unit] / per_mg  # both bounded: no huge exponent reaches here
+        if limits.STRENGTH.low <= value <= limits.STRENGTH.high and value == value.quantize(_STRENGTH_PLACES):
+            matches.append(and_(Drug.strength_unit.in_(_MASS_UNITS[target]), Drug.strength == value))
+    return or_(*matches) if matches else false()
+
+
+def _name_and_strength(text: str) -> tuple[str, ColumnElement[bool]] | None:
+    """("amlodipine", strength = 5 mg) for "amlodipine 5 mg"; None when the query ends in no strength."""
+    match = _NAME_AND_STRENGTH.fullmatch(text)
+    if match is None:
+        return None
+    unit = match["unit"].casefold()
+    if unit and unit not in _STRENGTH_UNITS:
+        return None
+    # Bounded: "5", "0.5", "2.5" pass; "1.2.3", 0 and more than the catalogue can hold do not.
+    number = numbers.parse_decimal_or_none(match["number"], limits.STRENGTH)
+    if number is None:
+        return None
+    return match["name"].strip(), _strength_is(number, _STRENGTH_UNITS.get(unit))
+
+
+def _has_ingredients(names: frozenset[str]) -> ColumnElement[bool]:
+    """Exactly these ingredients: each of them, and no other."""
+    return and_(*(exists().where(DrugIngredient.drug_id == Drug.id, DrugIngredient.name == name)
+                  for name in sorted(names)),
+                ~exists().where(DrugIngredient.drug_id == Drug.id, DrugIngredient.name.not_in(sorted(names))))
+
+
+def _known_as(text: str) -> list[ColumnElement[bool]]:
+    """The products a listed other name (co-trimoxazole, SMX-TMP, 复方新诺明) stands for."""
+    found = search_names.targets(text)
+    codes = sorted(target.code for target in found if target.code)
+    conditions = [Drug.code.in_(codes)] if codes else []
+    return conditions + [_has_ingredients(target.ingredients) for target in found if target.ingredients]
+
+
+def _combination(text: str) -> list[ColumnElement[bool]]:
+    """A product with an ingredient matching each part: "sulfamethoxazole/trimethoprim", "沙库巴曲+缬沙坦"."""
+    parts = [part for part in _COMBINATION_SEPARATOR.split(text) if part]
+    if not 2 <= len(parts) <= 4 or any(len(part) < (3 if part.isascii() else 2) for part in parts):
+        return []
+    return [and_(*(exists().where(DrugIngredient.drug_id == Drug.id, or_(
+        func.lower(DrugIngredient.name).like(_like(part), escape="\\"),
+        func.lower(DrugIngredient.name_zh).like(_like(part), escape="\\"))) for part in parts))]
+
+
+def _initials(text: str) -> list[ColumnElement[bool]]:
+    """Pinyin initials, "aldp" for 氨氯地平: the start of any of the stored spellings (stored lower-case)."""
+    if not _INITIALS.fullmatch(text):
+        return []
+    start = _like(text)[1:]  # "aldp%": letters and digits only, nothing to escape
+    return [Drug.name_initials.like(start, escape="\\"), Drug.name_initials.like(f"% {start}", escape="\\")]
+
+
+def _name_is(text: str) -> ColumnElement[bool]:
+    """A name (English or Chinese), brand, code, ATC prefix, ingredient, pinyin initials, other name or
+    "A/B" combination."""
+    pattern = _like(text)
+    ingredient = exists().where(DrugIngredient.drug_id == Drug.id, or_(
+        func.lower(DrugIngredient.name).like(pattern, escape="\\"),
+        func.lower(DrugIngredient.name_zh).like(pattern, escape="\\")))
+    plain = unicodedata.normalize("NFKC", text).casefold()  # full-width letters from a Chinese keyboard
+    return or_(
+        func.lower(Drug.generic_name_en).like(pattern, escape="\\"),
+        func.lower(Drug.generic_name_zh).like(pattern, escape="\\"),
+        func.lower(Drug.brand_name).like(pattern, escape="\\"),
+        func.lower(Drug.code).like(pattern, escape="\\"),
+        Drug.atc_code.like(pattern[1:].upper(), escape="\\"),
+        ingredient,
+        *_initials(plain),
+        *_known_as(plain),
+        *_combination(plain),
+    )
+
+
 def search(query: str = "", *, active: bool | None = True, cold_chain: bool = False,
            controlled: bool = False, not_deliverable: bool = False) -> Select:
-    """Drugs matching a name (English or Chinese), brand, code, ATC prefix or ingredient."""
+    """Drugs matching a name (English or Chinese), brand, code, ATC prefix, ingredient, pinyin initials of
+    the Chinese name ("aldp"), another common name (co-trimoxazole, 复方新诺明), two ingredients as
+    "A/B", or any of these followed by a strength ("amlodipine 5", "metformin 0.5 g", "氨氯地平 5mg")."""
     statement = select(Drug).order_by(Drug.generic_name_en, Drug.strength, Drug.code)
     query = query.strip()[:100]  # no name is longer; SQLite refuses a LIKE pattern of 50,000 characters
     if query:
-        pattern = _like(query)
-        ingredient = exists().where(DrugIngredient.drug_id == Drug.id, or_(
-            func.lower(DrugIngredient.name).like(pattern, escape="\\"),
-            DrugIngredient.name_zh.like(pattern, escape="\\")))
-        statement = statement.where(or_(
-            func.lower(Drug.generic_name_en).like(pattern, escape="\\"),
-            Drug.generic_name_zh.like(pattern, escape="\\"),
-            func.lower(Drug.brand_name).like(pattern, escape="\\"),
-            func.lower(Drug.code).like(pattern, escape="\\"),
-            Drug.atc_code.like(pattern[1:].upper(), escape="\\"),
-            ingredient,
-        ))
+        matches = [_name_is(query)]
+        if (with_strength := _name_and_strength(unicodedata.normalize("NFKC", query))) is not None:
+            name, strength = with_strength
+            matches.append(and_(_name_is(name), strength))
+        statement = statement.where(or_(*matches))
     if active is not None:
         statement = statement.where(Drug.is_active.is_(active))
     if cold_chain:

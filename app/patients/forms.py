@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
 from app.accounts.forms import REQUIRED
+from app.errors import DomainError
 from app.patients import catalog
 from app.patients.identity import time_zone_choices
 from app.patients.labels import ALLERGY_KIND_LABELS, SEVERITY_LABELS, SEX_LABELS
@@ -109,3 +110,54 @@ class ReviewForm(FlaskForm):
                          description=_l("Required when rejecting: say what is missing or wrong."))
     verify = SubmitField(_l("Mark as verified"))
     reject = SubmitField(_l("Reject"))
+
+
+# The fact form's one list says what is recorded; an answer without a number carries its own value.
+PATIENT_FACT_CHOICES = [
+    SelectChoice("weight", _l("Weight (kg)")),
+    SelectChoice("height", _l("Height (cm)")),
+    SelectChoice("egfr", _l("eGFR (mL/min/1.73 m²), from a lab report")),
+    SelectChoice("crcl", _l("Creatinine clearance (mL/min), from a lab report")),
+    SelectChoice("pregnancy", _l("Pregnant: weeks of pregnancy")),
+    SelectChoice("not_pregnant", _l("Not pregnant")),
+    SelectChoice("breastfeeding", _l("Breastfeeding")),
+    SelectChoice("not_breastfeeding", _l("Not breastfeeding")),
+]
+DOCTOR_FACT_CHOICES = PATIENT_FACT_CHOICES + [
+    SelectChoice(f"child_pugh_{grade.lower()}", label) for grade, label in (
+        ("A", _l("Child-Pugh class A")), ("B", _l("Child-Pugh class B")), ("C", _l("Child-Pugh class C")))]
+FACT_ANSWERS = {"not_pregnant": ("pregnancy", "0"), "breastfeeding": ("breastfeeding", "yes"),
+                "not_breastfeeding": ("breastfeeding", "no"), "child_pugh_a": ("child_pugh", "A"),
+                "child_pugh_b": ("child_pugh", "B"), "child_pugh_c": ("child_pugh", "C")}
+
+
+class FactForm(FlaskForm):
+    """A health measurement: what it is, its number, and the day it was measured."""
+
+    # Checked by the service, so a value not in the list gets the service's message.
+    kind = SelectField(_l("What are you recording?"), choices=PATIENT_FACT_CHOICES, validate_choice=False)
+    # Read by the service's bounded parser: a text input, so its message (with the unit) is the one shown.
+    value = StringField(_l("Number"),
+                        description=_l("In the unit shown above, or weeks of pregnancy. Leave it empty for "
+                                       "the answers without a number."))
+    measured_on = DayField(_l("Date measured"), validators=[InputRequired(REQUIRED)],
+                           invalid_value_message=_l("Enter a date such as 2024-05-31."),
+                           description=_l("For a lab result, the date on the report."))
+    submit = SubmitField(_l("Save measurement"))
+
+    def __init__(self, *args, for_doctor: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if for_doctor:
+            self.kind.choices = DOCTOR_FACT_CHOICES
+            self.kind.label.text = _l("Measurement or Child-Pugh class")
+            self.submit.label.text = _l("Record in this consultation")
+
+    def fact(self) -> tuple[str, str | None]:
+        """(kind, value) for app.patients.facts.record_fact; DomainError for a number given to an answer
+        that has none (it would be silently dropped)."""
+        choice = self.kind.data or ""
+        if choice in FACT_ANSWERS:
+            if (self.value.data or "").strip():
+                raise DomainError({"value": _l("Leave the number empty for this answer.")})
+            return FACT_ANSWERS[choice]
+        return choice, self.value.data

@@ -1,6 +1,7 @@
 """The patient record: profile, addresses, allergies, conditions with proof, consents, uploads."""
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -156,3 +157,48 @@ class Consent(db.Model):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+
+class FactKind(StrEnum):
+    """A measurement the automatic checks use (app/checks/patient_facts.py reads them)."""
+
+    WEIGHT = "weight"  # kg
+    HEIGHT = "height"  # cm
+    EGFR = "egfr"  # mL/min/1.73 m²
+    CRCL = "crcl"  # creatinine clearance, mL/min
+    CHILD_PUGH = "child_pugh"  # class A, B or C, in value_text
+    PREGNANCY = "pregnancy"  # weeks of gestation on measured_on; 0 = not pregnant
+    BREASTFEEDING = "breastfeeding"  # 1 = breastfeeding, 0 = not
+
+
+class FactSource(StrEnum):
+    PATIENT = "patient"  # reported by the patient on the portal
+    DOCTOR = "doctor"  # recorded or confirmed by a doctor in a consultation
+
+
+class PatientFact(db.Model):
+    """One dated measurement; rows are never changed, the newest of a kind is the one in force."""
+
+    __tablename__ = "patient_facts"
+    __table_args__ = (
+        sa.CheckConstraint("(kind = 'child_pugh') = (value_text IS NOT NULL) AND "
+                           "(kind = 'child_pugh') = (value IS NULL)", name="one_value"),
+        sa.CheckConstraint("value_text IS NULL OR value_text IN ('A', 'B', 'C')", name="child_pugh_class"),
+        sa.CheckConstraint("value IS NULL OR value >= 0", name="value_not_negative"),
+        sa.CheckConstraint("(source = 'doctor') = (consultation_id IS NOT NULL)",
+                           name="doctor_in_consultation"),
+        sa.Index("ix_patient_facts_patient_kind", "patient_id", "kind", "measured_on", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    kind: Mapped[FactKind] = mapped_column(enum_column(FactKind, "fact_kind"))
+    value: Mapped[Decimal | None] = mapped_column(sa.Numeric(7, 2))
+    value_text: Mapped[str | None] = mapped_column(sa.String(1))
+    measured_on: Mapped[date]
+    source: Mapped[FactSource] = mapped_column(enum_column(FactSource, "fact_source"))
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    consultation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("consultations.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    recorded_by = relationship("User", foreign_keys=[recorded_by_id])

@@ -1,4 +1,4 @@
-"""Patient pages: own profile and time zone, delivery addresses, consents and allergies."""
+"""Patient pages: own profile and time zone, health measurements, addresses, consents and allergies."""
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -10,8 +10,10 @@ from app.audit.services import record
 from app.extensions import db
 from app.i18n import current_language
 from app.patients import bp, identity, queries
+from app.patients import facts as patient_facts
 from app.patients import services as patients
-from app.patients.forms import ActionForm, AddressForm, AllergyForm, ConsentForm, ProfileForm
+from app.patients.forms import ActionForm, AddressForm, AllergyForm, ConsentForm, FactForm, ProfileForm
+from app.patients.labels import fact_rows
 from app.patients.models import Address, Allergy, ConsentKind
 from app.policy import patient_data, roles_required
 from app.transaction import perform
@@ -63,7 +65,15 @@ def _consents(patient) -> list[dict]:
     return rows
 
 
-def _profile_page(patient, profile_form=None, address_form=None):
+def _facts(patient, profile) -> list:
+    """The facts in force as the patient reads them, each marked when it may be out of date."""
+    facts = patient_facts.facts_in_force(patient.id)
+    stale = patient_facts.stale(facts, date_of_birth=profile.date_of_birth if profile else None,
+                                on=patient_facts.today())
+    return fact_rows([(fact, fact.recorded_by.display_name) for fact in facts], stale, reader="patient")
+
+
+def _profile_page(patient, profile_form=None, address_form=None, fact_form=None):
     profile_form = profile_form or _profile_form(patient)
     address_form = address_form or _address_form(patient)
     profile = patient.patient_profile
@@ -72,10 +82,12 @@ def _profile_page(patient, profile_form=None, address_form=None):
             "On file: %(number)s. Leave empty to keep it.",
             number=identity.mask_id_number(profile.id_document_number))
     record("patient.profile.viewed", object_type="patient_profiles", object_id=patient.id, patient=patient)
+    record("fact.listed", object_type="patient_facts", patient=patient)
     page = render_template(
         "patients/profile.html", patient=patient, profile=profile, phone=mask(patient.phone),
         form=profile_form, address_form=address_form, addresses=queries.active_addresses(patient),
         consents=_consents(patient), history=queries.consent_history(patient),
+        facts=_facts(patient, profile), fact_form=fact_form or FactForm(formdata=None),
         action_form=ActionForm(formdata=None))
     db.session.commit()
     return page
@@ -95,6 +107,20 @@ def profile():
             success=_("Your profile has been saved."), form=form):
         return redirect(url_for("patients.profile"))
     return _profile_page(patient, profile_form=form)
+
+
+@bp.route("/facts", methods=["POST"])
+@roles_required(Role.PATIENT)
+@patient_data
+def record_fact():
+    """The patient reports a measurement; the Child-Pugh class is left to their doctor."""
+    patient = signed_in_patient()
+    form = FactForm()
+    if form.validate_on_submit() and perform(
+            lambda: patient_facts.record_fact(patient, *form.fact(), form.measured_on.data, by=patient),
+            success=_("The measurement has been saved."), form=form):
+        return redirect(url_for("patients.profile", _anchor="measurements"))
+    return _profile_page(patient, fact_form=form)
 
 
 @bp.route("/addresses", methods=["POST"])

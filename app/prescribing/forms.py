@@ -48,7 +48,8 @@ class StartForm(FlaskForm):
 
 class ItemForm(FlaskForm):
     query = StringField(_l("Find a drug"), validators=[Optional(), Length(max=100)],
-                        description=_l("Generic or brand name, in English or Chinese, or the ATC code."))
+                        description=_l("Generic or brand name (English or Chinese), pinyin initials "
+                                       "(aldp), name and strength (amlodipine 5) or the ATC code."))
     search = SubmitField(_l("Search"))
     drug_id = RadioField(_l("Drug"), coerce=coerce_id, validate_choice=False,
                          validators=[DataRequired(_l("Choose a drug from the catalogue."))])

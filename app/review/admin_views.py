@@ -6,6 +6,7 @@ import statistics
 from datetime import timedelta
 
 from flask import render_template, request
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
@@ -31,6 +32,48 @@ def with_placeholders(message: str) -> Markup:
                   Markup('<span translate="no">{}</span>').format(found.group(0))]
         start = found.end()
     return Markup("").join([*parts, escape(message[start:])])
+
+
+FAMILY_TITLES = {
+    "renal": _l("Renal function"), "hepatic": _l("Hepatic impairment"),
+    "pregnancy": _l("Pregnancy and breastfeeding"), "older_adults": _l("Older adults (Beers Criteria)"),
+    "paediatric": _l("Children"), "drug_disease": _l("Drug–disease contraindications"),
+}
+
+
+def _span(low, high, unit: str = "") -> str:
+    if low is None:
+        return f"<{high}{unit}"
+    return f"≥{low}{unit}" if high is None else f"{low}–<{high}{unit}"
+
+
+def applies_when(rule) -> str:
+    """When a patient-aware row applies, in the data files' own terms (codes and numbers, as written)."""
+    parts = []
+    if rule.kind == "renal" and (rule.low is not None or rule.high is not None):
+        parts.append(f"eGFR/CrCl {_span(rule.low, rule.high)}")
+    if rule.classes:
+        parts.append("Child-Pugh " + "/".join(sorted(rule.classes)))
+    if rule.state:
+        bounded = rule.low is not None or rule.high is not None
+        weeks = f" {_span(rule.low, rule.high, ' wk')}" if bounded else ""
+        parts.append(f"{rule.state}{weeks}")
+    if rule.kind == "older_adult":
+        parts.append(f"age ≥{rule.low}")
+    if rule.kind == "paediatric":
+        if rule.low is not None or rule.high is not None:
+            parts.append(f"age {_span(rule.low, rule.high, ' y')}")
+        if rule.weight_low is not None or rule.weight_high is not None:
+            parts.append(f"weight {_span(rule.weight_low, rule.weight_high, ' kg')}")
+    if rule.conditions:
+        parts.append(" ".join(rule.conditions))
+    if rule.action:
+        parts.append(rule.action)
+    if rule.per_kg is not None:
+        parts.append(f"{rule.per_kg} {rule.unit}/kg/day")
+    if rule.dose is not None:
+        parts.append(f"{'>' if rule.kind == 'older_adult' else '≤'}{rule.dose} {rule.unit}/day")
+    return "; ".join(parts)
 
 
 def _percentile(values: list[int], fraction: float) -> int | None:
@@ -86,7 +129,8 @@ def knowledge_base():
     query = request.args.get("q", "").strip().casefold()[:100]
 
     def matches(rule) -> bool:
-        haystack = " ".join((rule.rule_id, rule.a, rule.b, rule.allergy_class, rule.message_en,
+        haystack = " ".join((rule.rule_id, rule.a, rule.b, rule.allergy_class, getattr(rule, "selector", ""),
+                             rule.message_en,
                              rule.message_zh, rule.source)).casefold()
         return not query or query in haystack
 
@@ -96,5 +140,10 @@ def knowledge_base():
         duplicates=[r for r in kb.duplicates if matches(r)],
         cross_reactivity=[r for r in kb.cross_reactivity if matches(r)],
         fixed=[r for r in sorted(kb.rules.values(), key=lambda r: r.rule_id) if matches(r)],
+        families=[(family, FAMILY_TITLES[family], [r for r in rules if matches(r)])
+                  for family, rules in kb.patient_rules.items()],
+        indications=[(selector, codes) for selector, codes in kb.indications
+                     if not query or query in f"{selector} {' '.join(codes)}".casefold()],
+        applies_when=applies_when,
         groups=sorted(kb.groups.items()), allergy_classes=sorted(kb.allergy_classes.items()),
         with_placeholders=with_placeholders)

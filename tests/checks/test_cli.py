@@ -43,9 +43,13 @@ def test_a_case_prints_its_findings_as_json_worst_first(run):
         ("contraindicated", "onc11-statins-strong-cyp3a4-inhibitors",
          ["SIMVASTATIN-20MG-TAB", "CLARITHROMYCIN-250MG-TAB"]),
         ("contraindicated", "allergy-severe", ["AMOXICILLIN-250MG-CAP"]),
+        ("moderate", "ac-coumarins-simvastatin", ["SIMVASTATIN-20MG-TAB", "WARFARIN-2.5MG-TAB"]),
         ("moderate", "ac-coumarins-macrolides", ["CLARITHROMYCIN-250MG-TAB", "WARFARIN-2.5MG-TAB"]),
+        # Neither antibiotic treats hypertension or hyperlipidaemia, the only diagnoses given.
+        ("moderate", "no-matching-diagnosis", ["CLARITHROMYCIN-250MG-TAB"]),
+        ("moderate", "no-matching-diagnosis", ["AMOXICILLIN-250MG-CAP"]),
     ]
-    warfarin = output["findings"][2]
+    warfarin = output["findings"][3]
     assert warfarin["other"] == {"drug": "WARFARIN-2.5MG-TAB", "on": "active_medication", "line": None,
                                  "source": "dispensing", "reference": "dispensed 2026-11-02"}
     assert "华法林" in warfarin["message_zh"]  # printed as Chinese, not \\u escapes

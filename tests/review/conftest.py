@@ -27,8 +27,13 @@ PRESCRIBER_REASON = "Benefit outweighs the risk; discussed with the patient."
 
 
 @pytest.fixture
-def sign(visit):  # noqa: F811
-    """Sign a new prescription with the given lines ((code, sig) pairs) in the visit's consultation."""
+def sign(visit, flow):  # noqa: F811
+    """Sign a new prescription with the given lines ((code, sig) pairs) in the visit's consultation.
+
+    The patient also has verified hypertension, which the lines these tests prescribe (amlodipine as the
+    clean one) are indicated for: the visit's own diagnosis is type 2 diabetes."""
+    flow.condition(visit.patient, icd10_code="I10", name="Essential hypertension")
+    _db.session.commit()
 
     def signed(*lines, supply="normal", reason=PRESCRIBER_REASON, **supply_fields):
         prescription = rx.start(visit.consultation, visit.doctor, condition_id=visit.condition.id)

@@ -158,14 +158,21 @@ def test_admins_and_pharmacists_read_the_knowledge_base_with_sources(db, pharmac
     for user in (factories.make_user("admin"), pharmacists[0]):
         page = text(as_user(user).get("/reviews/knowledge-base"))
         assert kb.version in page
+        family_rules = [rule for rules in kb.patient_rules.values() for rule in rules]
         assert page.count('<tr data-rule="') == (len(kb.interactions) + len(kb.duplicates)
-                                                 + len(kb.cross_reactivity) + len(kb.rules))
+                                                 + len(kb.cross_reactivity) + len(kb.rules)
+                                                 + len(family_rules))
+        # Each patient-aware family has its table, and its rows say when they apply.
+        assert 'id="family-renal"' in page and 'id="family-paediatric"' in page
+        assert "eGFR/CrCl &lt;30" in page or "eGFR/CrCl <30" in page
+    every = (*kb.interactions, *kb.duplicates, *kb.cross_reactivity, *kb.rules.values(),
+             *(rule for rules in kb.patient_rules.values() for rule in rules))
     found = text(as_user(pharmacists[0]).get("/reviews/knowledge-base", query_string={"q": "clarithromycin"}))
     rows = re.findall(r'<tr data-rule="([^"]+)"', found)
     assert rows and all("clarithromycin" in next(
-        " ".join((r.a, r.b, r.message_en, r.source, r.rule_id)).casefold()
-        for r in (*kb.interactions, *kb.duplicates, *kb.cross_reactivity, *kb.rules.values())
-        if r.rule_id == rule_id) for rule_id in rows)
+        " ".join((r.a, r.b, getattr(r, "selector", ""), r.message_en, r.source, r.rule_id)).casefold()
+        for r in every if r.rule_id == rule_id) for rule_id in rows)
+    assert any(rule_id.startswith(("renal-", "hep-", "preg-", "paed-", "dd-", "older-")) for rule_id in rows)
 
 
 def test_the_doctor_sees_the_findings_before_signing(db, visit, draft, as_user):

@@ -1,8 +1,8 @@
 """Benchmark: backfill 100,000 dispensed lines into the outbox and deliver them through `flask worker`
 processes to the reference receiver, on PostgreSQL.
 
-Run with `.venv/bin/python bench/platform.py [--dispenses 100000] [--workers 2] [--batch 100] [--days D]
-[--store sqlite|postgresql] [--server URL] [--keep] [--profile DIR]`. It creates its own database
+Run with `.venv/bin/python bench/platform_push.py [--dispenses 100000] [--workers 2] [--batch 100]
+[--days D] [--store sqlite|postgresql] [--server URL] [--keep] [--profile DIR]`. It creates its own database
 (`bench_platform` on the server, by default postgresql://postgres@127.0.0.1:5432), builds the schema with
 the migrations and writes, in bulk (bench/platform_data.py), the rows a dispense event is built from:
 patients with a profile, a province and a data-sharing consent (30 % also record linkage), stores, staff,
