@@ -10,6 +10,7 @@ from app.prescribing import services as rx
 from app.prescribing.states import PrescriptionStatus
 from app.review import services as review
 from tests import factories
+from tests.prescribing.conftest import sign_and_submit
 from tests.review.conftest import AMLODIPINE, METFORMIN_OVER_MAXIMUM, METHOTREXATE_DAILY
 
 S = PrescriptionStatus
@@ -194,3 +195,20 @@ def test_the_review_and_prescribing_pages_use_the_one_transaction_helper():
 
     assert not hasattr(prescribing_views, "_act") and not hasattr(review_views, "_verb")
     assert prescribing_views.perform is perform and review_views.perform is perform
+
+
+def test_the_pharmacist_sees_a_drug_that_is_never_delivered_before_any_order(db, visit, pharmacists, as_user):
+    from tests.prescribing.conftest import load_shipped_rows
+
+    digoxin = load_shipped_rows(db, ("DIGOXIN-0.25MG-TAB",))["DIGOXIN-0.25MG-TAB"]
+    assert not digoxin.is_deliverable
+    prescription = rx.start(visit.consultation, visit.doctor, condition_id=visit.condition.id)
+    rx.add_item(prescription, visit.doctor, drug_id=digoxin.id, dose="0.125", dose_unit="mg", frequency="QD",
+                duration_days=7)
+    sign_and_submit(prescription, visit.doctor, factories.PASSWORD, "Rate control; reviewed.")
+    db.session.commit()
+    page = text(as_user(pharmacists[0]).get(f"/reviews/{prescription.id}"))
+    assert 'data-rule="not-deliverable"' in page
+    assert "is never delivered: the patient must collect it in a store" in page
+    [finding] = [f for f in prescription.findings if f.rule_id == "not-deliverable"]
+    assert finding.severity == "minor" and finding.kind == "not_deliverable"
