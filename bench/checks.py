@@ -67,19 +67,23 @@ def main(repeat: int) -> None:
     }
     print(f"knowledge base {kb.version}: loaded and indexed in {loaded:.0f} ms")
     print(f"{'5 lines x 10 active medications':<40} {'findings':>8} {'first ms':>9} {'median ms':>10} "
-          f"{'p95 ms':>8}   ({repeat} checks each)")
+          f"{'p95 ms':>8} {'CPU med':>8} {'CPU p95':>8}   ({repeat} checks each)")
     for name, context in patients.items():
         start = time.perf_counter()
         findings = check(lines, context, "normal", kb)  # the first check also builds the drug profiles
         first = (time.perf_counter() - start) * 1000
-        samples = []
+        samples, cpu = [], []
         for _ in range(repeat):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.thread_time()
             check(lines, context, "normal", kb)
             samples.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.thread_time() - start_cpu) * 1000)
         samples.sort()
+        cpu.sort()
         median, p95 = statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
-        print(f"{name:<40} {len(findings):>8} {first:>9.3f} {median:>10.3f} {p95:>8.3f}")
+        # CPU time as well: on a shared machine the wall-clock p95 is mostly time spent waiting for a core.
+        print(f"{name:<40} {len(findings):>8} {first:>9.3f} {median:>10.3f} {p95:>8.3f} "
+              f"{statistics.median(cpu):>8.3f} {cpu[int(len(cpu) * 0.95) - 1]:>8.3f}")
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 5000)
