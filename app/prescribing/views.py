@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from flask import abort, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -238,6 +238,11 @@ def add_item(prescription_id: int):
             times_of_day=form.times_of_day.data, instructions=form.instructions.data),
             success=_("Added to the prescription."), form=form, refused=_refusal(prescription)):
         return _back(prescription, "items")
+    if len(prescription.items) >= MAX_ITEMS:
+        # A full draft's page has no add-drug form to carry the reason (a sixth drug sent from an older
+        # page or by a double click), so it is said at the top of the page instead.
+        for error in form.drug_id.errors:
+            flash(str(error), "danger")
     return render_detail(prescription, 400, item_form=form)
 
 

@@ -188,9 +188,6 @@ def test_the_page_takes_a_fifth_drug_then_offers_no_sixth_and_refuses_one(db, vi
     assert stored_lines(draft) == 5
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the refusal is put on the item form, which a full draft's page does not show, "
-                          "so the doctor sees no reason")
 @pytest.mark.parametrize(("locale", "message"), [("en", "A prescription holds at most 5 drugs."),
                                                  ("zh", "每张处方最多开具 5 种药品。")], ids=["en", "zh"])
 def test_a_sixth_drug_refused_on_the_page_says_why(db, visit, draft, doctor_browser, locale, message):
