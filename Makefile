@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install install-dev translations bytecode migrate seed lint bench extract-messages clean
+.PHONY: run test install install-dev translations bytecode migrate seed lint bench mutation extract-messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,14 @@ test: install-dev translations
 lint: install-dev
 	$(BIN)/ruff check .
 
+# Mutation testing (docs/mutation.md): mutmut over the pure rule modules, each against the fast tests
+# that cover it (devtools/mutation.toml), on SQLite; the report goes to build/mutation/report.md. Not
+# part of `make test`: on 2 cores the targets take about half an hour, and the checks engine's modules
+# hours more. MODULES="app/numbers.py checks" runs only those modules or targets; the report keeps the
+# sections of modules run before.
+mutation: $(VENV)/.installed-dev translations
+	$(BIN)/python -m devtools.mutation $(MODULES)
+
 # The load benchmark (docs/performance.md): PostgreSQL databases bench_scale1 and bench_scale20 on
 # BENCH_SERVER, made and seeded on first use (a few minutes), then gunicorn in production configuration
 # under wrk for every main page, 2 sync workers and 2 x 4 gthread workers. Needs wrk and Redis.
@@ -84,4 +92,4 @@ extract-messages: install
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance build .pytest_cache .ruff_cache

@@ -26,7 +26,7 @@ class StateMachine:
         for source, targets in transitions.items():
             unknown = set(targets) - states
             if unknown:  # a table that names a state it does not list is a programming error
-                raise ValueError(f"{name}: {source} leads to unknown states {sorted(unknown)}")
+                raise ValueError(f"{name}: {source} leads to unknown states {sorted(map(str, unknown))}")
         if name in MACHINES:
             raise ValueError(f"state machine {name!r} defined twice")
         self.name, self.transitions = name, dict(transitions)

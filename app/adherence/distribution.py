@@ -17,6 +17,7 @@ offset over the period, as app.orders.reports does for stores.
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -36,6 +37,9 @@ from app.orders.states import OrderStatus
 
 MEASURED_DAYS = 90  # the chain's figure: PDC over the last 90 days
 EPOCH = date(1970, 1, 1)
+# The patient page's threshold as an exact fraction (0.80 → 4/5): whole numbers compare the same in
+# SQLite and PostgreSQL, where a float ratio could fall either side of the edge.
+ADHERENT = Fraction(str(rules.ADHERENT_PDC)).limit_denominator(1000)
 CLASS_LEVEL = 3  # characters of the ATC code: level 2, the therapeutic subgroup
 CLASSES_SHOWN = 40
 STORES_SHOWN = 30
@@ -199,7 +203,8 @@ def distribution(now: datetime | None = None) -> Distribution:
     measured = measure(fill_days(now), MEASURED_DAYS).subquery("pairs")
     p = measured.c
     eligible = select(p.store_id, p.atc_class,
-                      case((p.covered * 5 >= p.period * 4, 1), else_=0).label("adherent")
+                      case((p.covered * ADHERENT.denominator >= p.period * ADHERENT.numerator, 1),
+                           else_=0).label("adherent")
                       ).where(p.dates >= 2).cte("eligible")
     q = eligible.c
     none_int, none_text = sa.null().cast(sa.Integer), sa.null().cast(sa.String)

@@ -54,7 +54,7 @@ def province_code(typed: str | None) -> str | None:
         return None
     text = unicodedata.normalize("NFKC", typed).strip().casefold()
     text = re.sub(r"\s+", " ", text)
-    return _BY_NAME.get(text) or _BY_NAME.get(_PROVINCE_SUFFIXES.sub("", text).strip())
+    return _BY_NAME.get(_PROVINCE_SUFFIXES.sub("", text).strip())  # no name itself ends with a suffix
 
 
 def normalise_id_number(number: str) -> str:
@@ -95,7 +95,7 @@ def patient_facts(*, research_token: str, sex: str | None, date_of_birth: date |
     """Reduce a patient's profile to the allowed facts; the identifying inputs go no further."""
     return PatientFacts(
         research_token=research_token,
-        sex=SEXES.get(str(sex)) if sex else None,
+        sex=SEXES.get(str(sex)),  # None ("None") and anything unknown are left out
         birth_year=birth_year(date_of_birth, on),
         province=province_code(province),
         linkage_token=linkage_token(linkage_key, id_number, date_of_birth) if links else None,

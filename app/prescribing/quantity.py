@@ -33,8 +33,6 @@ SPLITTABLE_FORMS = frozenset({DosageForm.TABLET})
 
 @dataclass(frozen=True)
 class Quantity:
-    units_per_dose: Fraction  # in the drug's pack unit (tablets, pens, mL…)
-    doses: int  # doses over the whole duration
     packs: int
     days_supply: int
 
@@ -57,10 +55,10 @@ def _ratio(dose: Fraction, dose_unit: str, strength: Fraction, strength_unit: st
 def exact_units_per_dose(drug: Drug, dose: Decimal, dose_unit: PrescribedUnit) -> Fraction:
     """One dose in the drug's pack unit, unrounded (½ tablet); DomainError when the unit does not fit."""
     dose_f, strength = Fraction(dose), Fraction(drug.strength)
-    if dose_unit == drug.pack_unit:  # "2 tablets", "1 patch"
+    if dose_unit == drug.pack_unit:  # "2 tablets", "1 patch", "10 mL" of a solution sold by the mL
         units = dose_f
-    elif drug.strength_unit == StrengthUnit.MG_PER_ML:  # a solution: strength per mL, sold by the mL
-        units = dose_f if dose_unit == PrescribedUnit.ML else _ratio(dose_f, dose_unit, strength, "mg")
+    elif drug.strength_unit == StrengthUnit.MG_PER_ML:  # a solution: its strength is per mL
+        units = _ratio(dose_f, dose_unit, strength, "mg")
     else:  # strength per tablet, per actuation, or per whole container (an insulin pen: 300 IU)
         units = _ratio(dose_f, dose_unit, strength, drug.strength_unit)
     if units is None:
@@ -88,4 +86,4 @@ def compute(drug: Drug, dose: Decimal, dose_unit: PrescribedUnit, frequency: Fre
     doses = math.ceil(per_day * duration_days)
     packs = max(math.ceil(per_dose * doses / drug.pack_size), 1)
     days_supply = math.floor(packs * drug.pack_size / (per_dose * per_day))
-    return Quantity(units_per_dose=per_dose, doses=doses, packs=packs, days_supply=days_supply)
+    return Quantity(packs=packs, days_supply=days_supply)

@@ -152,9 +152,9 @@ class Plan:
 def quiet(local_time: time, prefs: Preferences) -> bool:
     """Whether a local time of day falls in the patient's quiet hours (start inclusive, end exclusive)."""
     start, end = _hhmm(prefs.quiet_start), _hhmm(prefs.quiet_end)
-    if start < end:
+    if start <= end:  # equal: no quiet hours at all
         return start <= local_time < end
-    return start != end and (local_time >= start or local_time < end)  # the window wraps midnight
+    return local_time >= start or local_time < end  # the window wraps midnight
 
 
 def _quiet_end_wall(wall: datetime, prefs: Preferences) -> datetime:

@@ -195,3 +195,40 @@ def test_periods_and_windows_must_make_sense():
         window(fills, END, 0)
     with pytest.raises(ValueError, match="must be a date"):
         Fill("amlodipine", "2026-01-01", 30)
+
+
+def test_a_fill_on_the_last_day_is_measured_by_every_entry_point():
+    fills = [fill("2026-01-01", 30), fill("2026-03-31", 30)]
+    # Jan 1–30 and Mar 31 alone: 31 of 90 from the drug's first fill, as `flask adherence pdc` prints it.
+    assert pdc_by_drug(fills, END) == {"amlodipine": Result(True, 31, 90, 31 / 90)}
+    assert pdc_by_drug([fill("2026-03-31", 30)], END) == {"amlodipine": Result(False, 1, 1, 1.0)}
+    assert coverage_intervals(fills, END) == [(D("2026-01-01"), D("2026-01-30")), (END, END)]
+    assert window(fills, END, 90) == Result(True, 31, 90, 31 / 90)
+
+
+def test_a_period_of_one_day_is_measured():
+    assert pdc([fill("2026-03-31", 30)], END, END) == Result(False, 1, 1, 1.0)
+    assert window([fill("2026-03-31", 30)], END, 1) == Result(False, 1, 1, 1.0)
+    assert window([fill("2026-03-30", 1)], END, 1) == Result(False, 0, 1, 0.0)
+
+
+def test_a_supply_that_ran_out_before_the_period_covers_nothing():
+    # Dec 1–30 ends the day before the period starts: no day of it counts, nor does it make a day up.
+    assert covered_days([fill("2025-12-01", 30)], D("2025-12-31"), END) == 0
+    assert covered_days([fill("2025-12-01", 30)], D("2025-12-30"), END) == 1
+
+
+@pytest.mark.parametrize("days", [True, 90.0, "90", None, -1])
+def test_a_window_is_a_whole_number_of_days(days):
+    with pytest.raises(ValueError, match="a window is a whole number of days, at least 1"):
+        window([fill("2026-01-01", 30)], END, days)
+
+
+@pytest.mark.parametrize("days_supply", [1, 366])
+def test_a_fill_from_one_day_to_a_year_and_a_leap_day_is_accepted(days_supply):
+    assert fill("2026-01-01", days_supply).days_supply == days_supply
+
+
+def test_a_window_reaching_before_the_first_calendar_day_starts_on_it():
+    # date.min is 0001-01-01: the 90 days to 5 January of year 1 can only begin there, 5 days long.
+    assert window([], date(1, 1, 5), 90) == Result(False, 0, 5, 0.0)

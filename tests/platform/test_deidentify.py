@@ -33,6 +33,7 @@ def test_no_birth_date_gives_no_year():
     ("Zhejiang", "33"), ("浙江省", "33"), ("浙江", "33"), (" zhejiang province ", "33"),
     ("ＺＨＥＪＩＡＮＧ", "33"), ("上海市", "31"), ("Shanghai", "31"), ("广西壮族自治区", "45"),
     ("Inner Mongolia", "15"), ("新疆维吾尔自治区", "65"), ("香港特别行政区", "81"), ("Macau", "82"),
+    ("inner   mongolia\tautonomous region", "15"), ("Hong\u3000Kong  SAR", "81"),
 ])
 def test_a_typed_province_becomes_its_division_code(typed, code):
     assert deidentify.province_code(typed) == code
@@ -78,3 +79,14 @@ def test_the_facts_keep_only_what_is_allowed_and_link_only_with_consent():
                                              _expected("11010519491231002X", date(1949, 12, 31)))
     assert deidentify.patient_facts(**common, links=False).linkage_token is None
     assert deidentify.patient_facts(**{**common, "sex": "unknown"}, links=False).sex is None
+
+
+def test_without_consent_or_without_the_shared_key_no_linkage_token_leaves():
+    common = dict(research_token="t" * 32, sex=None, date_of_birth=date(1949, 12, 31), province=None,
+                  on=date(2026, 12, 1), id_number="11010519491231002X")
+    # Consent is not assumed: the key and the ID number alone make no token.
+    assert deidentify.patient_facts(**common, linkage_key=KEY).linkage_token is None
+    # Consent without the key shared with the platform makes none either.
+    assert deidentify.patient_facts(**common, links=True).linkage_token is None
+    expected = deidentify.PatientFacts("t" * 32, None, "1949", None, None)
+    assert deidentify.patient_facts(**common, links=True) == expected
