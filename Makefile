@@ -71,10 +71,11 @@ lint: install-dev
 	$(BIN)/ruff check .
 
 # Mutation testing (docs/mutation.md): mutmut over the pure rule modules, each against the fast tests
-# that cover it (devtools/mutation.toml), on SQLite; the report goes to build/mutation/report.md. Not
-# part of `make test`: on 2 cores the targets take about half an hour, and the checks engine's modules
-# hours more. MODULES="app/numbers.py checks" runs only those modules or targets; the report keeps the
-# sections of modules run before.
+# that cover it (devtools/mutation.toml), on SQLite, then every listed limit moved one step each way;
+# the report goes to build/mutation/report.md, and the run fails while a survivor is neither killed nor
+# explained in docs/mutation.md. Not part of `make test` (about an hour on 2 cores).
+# MODULES="app/numbers.py checks-engine limits" runs only those modules, targets or the limits; the
+# report keeps the sections of those run before.
 mutation: $(VENV)/.installed-dev translations
 	$(BIN)/python -m devtools.mutation $(MODULES)
 

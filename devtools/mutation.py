@@ -56,6 +56,7 @@ class Target:
     functions: tuple[str, ...] = ()
     import_per_mutant: bool = False
     warm: tuple[str, ...] = ()  # modules the fork server imports last, for what they load
+    plugins: tuple[str, ...] = ()  # pytest plugins (modules) every run of the target loads
 
 
 def load_config() -> tuple[dict, list[Target], list]:
@@ -77,7 +78,7 @@ def load_config() -> tuple[dict, list[Target], list]:
                 raise SystemExit(f"{CONFIG.name}: {entry['name']}: no test file {test}")
         targets.append(Target(entry["name"], tuple(modules), tuple(entry["tests"]),
                               tuple(entry.get("functions", ())), entry.get("import_per_mutant", False),
-                              tuple(entry.get("warm", ()))))
+                              tuple(entry.get("warm", ())), tuple(entry.get("plugins", ()))))
     return data["settings"], targets, load_limits(data, ROOT)
 
 
@@ -117,7 +118,8 @@ def write_mutmut_config(tree: Path, target: Target, settings: dict) -> None:
         "source_paths": "app/",
         "only_mutate": "\n".join(target.modules),
         "pytest_add_cli_args_test_selection": "\n".join(target.tests),
-        "pytest_add_cli_args": "-p\nno:cacheprovider",
+        "pytest_add_cli_args": "\n".join(["-p", "no:cacheprovider",
+                                           *(arg for plugin in target.plugins for arg in ("-p", plugin))]),
         "also_copy": "\n".join(ALSO_COPY),
         # Each stats run, clean run and mutant in a fresh fork: the tests' localstripe server binds
         # its aiohttp app to the first event loop and cannot start twice in one process.
@@ -148,7 +150,7 @@ def preloaded(target: Target) -> list[str]:
             if (ROOT / folder / "conftest.py").is_file():
                 names.append(dotted(f"{folder.as_posix()}/conftest.py"))
         names.append(dotted(path.as_posix()))
-    return list(dict.fromkeys([*names, *target.warm]))
+    return list(dict.fromkeys([*names, *target.plugins, *target.warm]))
 
 
 def test_env() -> dict:

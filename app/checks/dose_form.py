@@ -23,7 +23,7 @@ def check(kb, line, found) -> None:
     step = Fraction(1, 2) if drug.dosage_form in quantity.SPLITTABLE_FORMS else Fraction(1)
     if (units / step).denominator == 1:
         return
-    unit_en, unit_zh = UNIT_WORDS.get(str(drug.pack_unit), (str(drug.pack_unit), str(drug.pack_unit)))
+    unit_en, unit_zh = UNIT_WORDS[str(drug.pack_unit)]  # every unit taken whole has its words
     count = amounts.number(units)
     dose = f"{amounts.number(Fraction(line.dose))} {line.dose_unit}"
     en = {"drug": drug.name_en, "dose": dose, "units": f"{count} {unit_en}"}

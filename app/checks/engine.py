@@ -251,7 +251,7 @@ def _names(drug: DrugFacts) -> tuple[dict, dict]:
 # ---- one line at a time --------------------------------------------------------------------------
 
 def _check_line(kb: KnowledgeBase, line: Line, category: SupplyCategory, found: _Findings, *,
-                adult_maximum: bool = True) -> None:
+                adult_maximum: bool) -> None:
     drug = line.drug
     en, zh = _names(drug)
     if drug.controlled_class != ControlledClass.NONE:

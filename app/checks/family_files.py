@@ -39,7 +39,11 @@ def allowed_placeholders(file: str, row: dict) -> frozenset[str]:
     elif file == "paediatric.csv":
         names |= {"age"}
         dosed = row.get("action") in ("max_daily", "max_daily_per_kg")
-        names |= {"daily", "max", "unit", "weight"} if dosed else set()
+        names |= {"daily", "max", "unit"} if dosed else set()
+        # The weight is known whenever a per-kg or weight-banded row fires; a row by age alone also
+        # fires for a child whose weight is not recorded, so its message may not quote the weight.
+        weighed = row.get("action") == "max_daily_per_kg" or row.get("from_weight") or row.get("below_weight")
+        names |= {"weight"} if dosed and weighed else set()
     elif file == "drug_disease.csv":
         names |= {"condition"}
     return frozenset(names)

@@ -44,12 +44,11 @@ class Fact:
 class Reading:
     """A fact as the checks use it, with the words a finding quotes."""
 
-    value: Decimal | str
-    measured_on: date | None
-    stale: bool
     words_en: str
     words_zh: str
-    limit_days: int | None = None
+    stale: bool = False
+    limit_days: int | None = None  # how old it may be, for the stale note
+    value: Decimal | str | None = None  # what a rule compares: a weight in kg, a Child-Pugh class
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,6 @@ class ClinicalState:
     """The patient as the patient-aware rules see them on the day of the check."""
 
     age: int | None = None
-    sex: str | None = None
     conditions: tuple[str, ...] = ()
     weight: Reading | None = None
     renal: Renal | None = None
@@ -117,7 +115,7 @@ def _renal(facts, conditions, today: date, limits: dict) -> Renal | None:
     dialysis = next((c for c in conditions if code_matches(c, DIALYSIS_CODES)), None)
     if dialysis:
         words = (f"dialysis ({dialysis})", f"透析（{dialysis}）")
-        return Renal(Decimal(0), Decimal(15), Reading(Decimal(0), None, False, *words), dialysis=True)
+        return Renal(Decimal(0), Decimal(15), Reading(*words), dialysis=True)
     staged = [(CKD_STAGES[prefix], code) for code in conditions
               if (prefix := code_matches(code, CKD_STAGES))]
     fact = newest(facts, RENAL_KINDS)
@@ -129,13 +127,13 @@ def _renal(facts, conditions, today: date, limits: dict) -> Renal | None:
             measure_en, measure_zh, unit = (("eGFR", "eGFR", "mL/min/1.73 m²") if fact.kind == "egfr"
                                             else ("creatinine clearance", "肌酐清除率", "mL/min"))
             dated = f" ({fact.measured_on.isoformat()})" if fact.measured_on else ""
-            reading = Reading(value, fact.measured_on, stale, f"{measure_en} {_number(value)} {unit}{dated}",
-                              f"{measure_zh} {_number(value)} {unit}{dated}", limit)
+            reading = Reading(f"{measure_en} {_number(value)} {unit}{dated}",
+                              f"{measure_zh} {_number(value)} {unit}{dated}", stale, limit)
             return Renal(value, value, reading)
     if staged:
         (low, high), code = min(staged, key=lambda item: item[0][0])
         band = f"{_number(low)}–{_number(high)}" if high is not None else f"≥{_number(low)}"
-        reading = Reading(low, None, False, f"CKD {code}, eGFR {band} mL/min/1.73 m²",
+        reading = Reading(f"CKD {code}, eGFR {band} mL/min/1.73 m²",
                           f"慢性肾脏病 {code}，eGFR {band} mL/min/1.73 m²")
         return Renal(low, high, reading)
     return None
@@ -152,11 +150,10 @@ def _pregnancy(facts, conditions, today: date) -> Pregnancy | None:
         if now > PREGNANCY_TERM_WEEKS:
             return None
         dated = f" ({fact.measured_on.isoformat()})" if fact.measured_on else ""
-        return Pregnancy(now, Reading(Decimal(now), fact.measured_on, False,
-                                      f"pregnant, {now} weeks{dated}", f"妊娠{now}周{dated}"))
+        return Pregnancy(now, Reading(f"pregnant, {now} weeks{dated}", f"妊娠{now}周{dated}"))
     code = next((c for c in conditions if code_matches(c, PREGNANCY_CODES)), None)
     if code:
-        return Pregnancy(None, Reading("", None, False, f"pregnant ({code}), weeks not recorded",
+        return Pregnancy(None, Reading(f"pregnant ({code}), weeks not recorded",
                                        f"妊娠（{code}），孕周未记录"))
     return None
 
@@ -168,11 +165,11 @@ def _breastfeeding(facts, conditions, today: date, limits: dict) -> Reading | No
             return None
         limit = limits["breastfeeding"]
         dated = f" ({fact.measured_on.isoformat()})" if fact.measured_on else ""
-        return Reading(Decimal(1), fact.measured_on, _is_stale(fact.measured_on, today, limit),
-                       f"breastfeeding{dated}", f"哺乳期{dated}", limit)
+        return Reading(f"breastfeeding{dated}", f"哺乳期{dated}", _is_stale(fact.measured_on, today, limit),
+                       limit)
     code = next((c for c in conditions if code_matches(c, BREASTFEEDING_CODES)), None)
     if code:
-        return Reading(Decimal(1), None, False, f"breastfeeding ({code})", f"哺乳期（{code}）")
+        return Reading(f"breastfeeding ({code})", f"哺乳期（{code}）")
     return None
 
 
@@ -186,18 +183,17 @@ def assess(facts, conditions, *, age: int | None, sex: str | None, today: date,
         limit = limits["weight_child" if age is not None and age < ADULT_AGE else "weight"]
         dated = f" ({fact.measured_on.isoformat()})" if fact.measured_on else ""
         value = Decimal(fact.value)
-        weight = Reading(value, fact.measured_on, _is_stale(fact.measured_on, today, limit),
-                         f"weight {_number(value)} kg{dated}", f"体重 {_number(value)} kg{dated}", limit)
+        weight = Reading(f"weight {_number(value)} kg{dated}", f"体重 {_number(value)} kg{dated}",
+                         _is_stale(fact.measured_on, today, limit), limit, value)
     child_pugh = None
     if (fact := newest(facts, ("child_pugh",))) is not None:
         limit = limits["hepatic"]
         dated = f" ({fact.measured_on.isoformat()})" if fact.measured_on else ""
-        child_pugh = Reading(str(fact.value), fact.measured_on, _is_stale(fact.measured_on, today, limit),
-                             f"Child-Pugh class {fact.value}{dated}", f"Child-Pugh {fact.value}级{dated}",
-                             limit)
+        child_pugh = Reading(f"Child-Pugh class {fact.value}{dated}", f"Child-Pugh {fact.value}级{dated}",
+                             _is_stale(fact.measured_on, today, limit), limit, str(fact.value))
     pregnancy = _pregnancy(facts, conditions, today) if sex != "male" else None
     breastfeeding = _breastfeeding(facts, conditions, today, limits) if sex != "male" else None
-    return ClinicalState(age=age, sex=sex, conditions=conditions, weight=weight,
+    return ClinicalState(age=age, conditions=conditions, weight=weight,
                          renal=_renal(facts, conditions, today, limits), child_pugh=child_pugh,
                          pregnancy=pregnancy, breastfeeding=breastfeeding)
 

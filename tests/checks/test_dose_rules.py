@@ -729,3 +729,15 @@ def test_a_message_naming_what_its_row_never_fills_is_refused(tmp_path, family, 
         build_kb(tmp_path, **{family: [row]})
     assert any(problem.column == "message_en" and repr(placeholder) in problem.message
                for problem in refused.value.problems), refused.value.problems
+
+
+def test_the_form_named_is_a_scored_plain_tablet_only_for_a_plain_tablet(plain_kb):
+    (quarter,) = form_findings(plain_kb, rx("PARACETAMOL-500MG-TAB", 125))
+    assert quarter.message_en == (
+        "Paracetamol: a dose of 125 mg is 0.25 tablet of a scored plain tablet, which cannot be measured "
+        "out; write a dose of whole units (or half tablets of a scored plain tablet).")
+    assert quarter.message_zh.endswith(
+        "：每次125 mg相当于0.25片（普通片），无法准确分取；请按整片（普通片可半片）开具剂量。")
+    (half,) = form_findings(plain_kb, rx("ASPIRIN-100MG-ECTAB", 50))
+    assert "is 0.5 tablet of a tablet, which" in half.message_en
+    assert "相当于0.5片（片），无法准确分取" in half.message_zh

@@ -362,11 +362,25 @@ def test_two_interaction_rows_of_one_pair_are_allowed_only_when_a_dose_condition
                           "{drug}{daily}妊娠", SOURCE), "daily"),
     ("drug_disease", csv_row("t-ph", "atc:M01AE", "I50", "major", "{drug} {value}", "{drug}{value}疾病",
                              SOURCE), "value"),
+    # A maximum by age alone also fires for a child whose weight is not recorded.
+    ("paediatric", csv_row("t-ph", "ingredient:metformin", "6", "18", "", "", "max_daily", "1000", "", "mg",
+                           "major", "{drug} {daily} {max} {unit} {weight}",
+                           "{drug}{daily}{max}{unit}{weight}儿童", SOURCE), "weight"),
 ])
 def test_a_placeholder_the_file_does_not_fill_is_refused(tmp_path, family, row, placeholder):
     problems = problems_of(write_kb(tmp_path, **{family: [row]}))
     assert any((p.file, p.line, p.column) == (f"{family}.csv", 2, "message_en")
                and f"Unknown placeholder {placeholder!r}" in p.message for p in problems), problems
+
+
+def test_a_weighed_childrens_maximum_may_quote_the_weight(tmp_path):
+    kb = build_kb(tmp_path, paediatric=[
+        csv_row("t-band", "ingredient:metformin", "6", "18", "20", "40", "max_daily", "1000", "", "mg",
+                "major", "{drug} {daily} {max} {unit} at {weight} kg",
+                "{drug}{daily}{max}{unit}，体重{weight} kg", SOURCE),
+        paediatric("t-kg", "ingredient:metformin", "6", "18", action="max_daily_per_kg", per_kg="20",
+                   unit="mg")])
+    assert [rule.rule_id for rule in kb.patient_rules["paediatric"]] == ["t-band", "t-kg"]
 
 
 def test_different_placeholders_in_the_two_languages_are_refused(tmp_path):

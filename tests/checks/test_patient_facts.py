@@ -121,8 +121,9 @@ def test_the_latest_measured_fact_is_in_force_and_an_undated_one_is_todays():
 
 
 def test_a_stale_fact_is_still_used_and_its_words_quote_the_value_and_the_date():
-    reading = state(fact("egfr", "25.5", 200)).renal.reading
-    assert reading.stale and reading.value == Decimal("25.5")
+    renal = state(fact("egfr", "25.5", 200)).renal
+    reading = renal.reading
+    assert reading.stale and renal.low == renal.high == Decimal("25.5")
     assert reading.words_en == f"eGFR 25.5 mL/min/1.73 m² ({ago(200)})"
     assert reading.words_zh == f"eGFR 25.5 mL/min/1.73 m² ({ago(200)})"
     crcl = state(fact("crcl", 60, 1)).renal.reading
@@ -449,3 +450,35 @@ def test_a_case_with_bad_facts_lists_every_problem(app, whole_catalogue):
         "today: a date as YYYY-MM-DD.", "weight_kg: a number from 0.3 to 400.",
         "egfr: a number from 0 to 200.", 'child_pugh: "A", "B" or "C".',
         "pregnant: give pregnancy_weeks or pregnant, not both."}
+
+
+# ---- what the words quote, and which of two facts is in force ----------------------------------------
+
+def test_a_dated_breastfeeding_record_quotes_its_date_and_an_undated_measure_none():
+    assert state(fact("breastfeeding", 1, 10)).breastfeeding.words_en == f"breastfeeding ({ago(10)})"
+    assert state(fact("breastfeeding", 1, 10)).breastfeeding.words_zh == f"哺乳期 ({ago(10)})"
+    assert state(fact("weight", 20), age=8).weight.words_en == "weight 20 kg"
+    assert state(fact("child_pugh", "B")).child_pugh.words_en == "Child-Pugh class B"
+
+
+def test_of_two_facts_measured_the_same_day_the_one_recorded_last_is_in_force():
+    assert state(fact("egfr", 40, 3), fact("egfr", 25, 3)).renal.low == 25
+    assert state(fact("egfr", 25, 3), fact("egfr", 40, 3)).renal.low == 40
+
+
+def test_of_two_coded_stages_the_worse_is_used_and_of_two_codes_for_one_stage_the_first():
+    renal = state(conditions=("N18.1", "N18.2")).renal
+    assert (renal.low, renal.high) == (60, 90) and "N18.2" in renal.reading.words_en
+    assert "N18.32" in state(conditions=("N18.32", "N18.31")).renal.reading.words_en
+
+
+def test_a_pregnancy_is_marked_stale_once_it_must_have_ended():
+    # 1 week recorded 300 days (42 weeks) ago is week 43 now: past term.
+    assert "pregnancy" in stale(fact("pregnancy", 1, 300))
+    # "Not pregnant", however old, and a pregnancy without a date are not marked.
+    assert stale(fact("pregnancy", 0, 400)) == set()
+    assert stale(fact("pregnancy", 20)) == set()
+
+
+def test_a_pregnancy_does_not_stop_the_facts_after_it_from_being_marked():
+    assert stale(fact("pregnancy", 20, 7), fact("breastfeeding", 1, 400)) == {"breastfeeding"}
