@@ -83,3 +83,16 @@ def test_an_allergy_class_made_of_a_group_reaches_every_drug_in_the_group(tmp_pa
     assert "sulfonamides" in kb.profile(None, ("darunavir",)).classes
     assert "sulfonamides" not in loader.get().profile(None, ("darunavir",)).classes
     assert {"darunavir", "atazanavir"} <= kb.ingredient_names
+
+
+def test_a_group_reached_twice_does_not_stop_the_rest_of_its_parent_being_read(tmp_path):
+    directory = write_kb(tmp_path)
+    with (directory / "groups.csv").open("a", encoding="utf-8") as file:
+        # t_outer holds t_a, t_b and t_c; t_b and t_c both hold t_shared, which is met twice.
+        for group, member in (("t_outer", "group:t_a"), ("t_outer", "group:t_b"), ("t_outer", "group:t_c"),
+                              ("t_a", "ingredient:amlodipine"), ("t_b", "group:t_shared"),
+                              ("t_c", "group:t_shared"), ("t_shared", "ingredient:metformin")):
+            file.write(f"{group},{member},Test source: nested groups\n")
+    kb = loader.load(directory)
+    assert "group:t_outer" in kb.profile(None, ("amlodipine",)).tags
+    assert "group:t_outer" in kb.profile(None, ("metformin",)).tags

@@ -459,6 +459,9 @@ def test_a_dated_breastfeeding_record_quotes_its_date_and_an_undated_measure_non
     assert state(fact("breastfeeding", 1, 10)).breastfeeding.words_zh == f"哺乳期 ({ago(10)})"
     assert state(fact("weight", 20), age=8).weight.words_en == "weight 20 kg"
     assert state(fact("child_pugh", "B")).child_pugh.words_en == "Child-Pugh class B"
+    coded = state(conditions=("Z39.1",)).breastfeeding
+    assert (coded.words_en, coded.words_zh, coded.stale) == (
+        "breastfeeding (Z39.1)", "哺乳期（Z39.1）", False)
 
 
 def test_of_two_facts_measured_the_same_day_the_one_recorded_last_is_in_force():

@@ -55,6 +55,10 @@ def test_a_band_for_other_weights_does_not_stop_the_band_for_this_child(kb):
     # 30 kg: not in the 35 kg+ band; 3,500 mg a day is above the 10–35 kg band's 3,000 mg.
     findings = run(kb, rx("METFORMIN-500MG-TAB", 1750, "mg", "BID"), age=10, facts=(fact("weight", 30, 5),))
     assert sorted(patient_ids(findings)) == ["kid-avoid", "kid-light-max"]
+    # A weight measured 5 days ago: the finding says nothing about its age.
+    [dose] = [f for f in findings if f.rule_id == "kid-light-max"]
+    assert dose.message_en == "Metformin, child aged 10: 3500 mg a day, above 3000 mg."
+    assert dose.message_zh == "二甲双胍，儿童10岁：每日3500 mg，超过3000 mg。"
 
 
 def test_a_child_maximum_replaces_the_adult_one_only_for_a_child_it_fits(kb):
