@@ -324,6 +324,7 @@ def main(argv=None) -> int:
     results.mkdir(parents=True, exist_ok=True)
     logs.mkdir(parents=True, exist_ok=True)
     copy_tree(tree)
+    module_order = [module for target in targets for module in target.modules]
     began, failed = time.monotonic(), False
     for target in chosen:
         print(f"mutation: {target.name} ({', '.join(target.modules)}) …", flush=True)
@@ -340,6 +341,8 @@ def main(argv=None) -> int:
         failure = f"; FAILED, see {run['failure']['log']}" if run["failure"] else ""
         print(f"    {duration(run['seconds'])}{failure}", flush=True)
         failed = failed or run["failure"] is not None
+        # After each target, so that a long run stopped part way still leaves a current report.
+        write_report(results, ROOT / settings["report"], module_order, DOC)
     if with_limits:
         (tree / "setup.cfg").unlink(missing_ok=True)  # the last target's [mutmut] section
         done = {"at": now(), "commit": commit(), "limits": []}
@@ -349,7 +352,6 @@ def main(argv=None) -> int:
             moves = done["limits"][-1]["moves"]
             print("    " + ", ".join(f"{move['change']}: {move['status']}" for move in moves), flush=True)
         (results / LIMITS_FILE).write_text(json.dumps(done, indent=1), encoding="utf-8")
-    module_order = [module for target in targets for module in target.modules]
     report, still_open = write_report(results, ROOT / settings["report"], module_order, DOC)
     took = duration(round(time.monotonic() - began))
     print(f"mutation: {took} in all; report in {report.relative_to(ROOT)}; "
