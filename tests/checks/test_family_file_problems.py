@@ -1,0 +1,71 @@
+"""What validate says of a patient-family row written wrong, word for word at its line and column, and
+the edges each family file accepts (a number up to 100,000, Beers from 65, children under 18)."""
+
+import pytest
+
+from app.checks.knowledge import Problem
+from tests.checks.test_family_files import (
+    build_kb,
+    drug_disease,
+    hepatic,
+    older,
+    paediatric,
+    pregnancy,
+    problems_of,
+    renal,
+    write_kb,
+)
+
+METFORMIN = "ingredient:metformin"
+PLAIN = "Write a plain number such as 30 or 0.125."
+UNITS = "Write one of: mg, µg, g, IU."
+CHILD_PUGH = "Write one or more of A B C, separated by spaces."
+
+
+@pytest.mark.parametrize(("family", "row", "column", "message"), [
+    ("renal", renal("t-r", METFORMIN, low="0", below="30", measure="gfr"), "measure",
+     "Write egfr or crcl: what the source gives the cut-off in."),
+    ("renal", renal("t-r", METFORMIN, low="0", below="30", action="stop"), "action",
+     "Write one of: avoid, adjust, max_daily."),
+    ("renal", renal("t-r", METFORMIN, low="30", below="30"), "below", "below must be above from."),
+    ("renal", renal("t-r", METFORMIN, low="thirty", below="60"), "from", PLAIN),
+    ("renal", renal("t-r", METFORMIN, low="0.00000000001", below="60"), "from", PLAIN),
+    ("renal", renal("t-r", METFORMIN, low="-5", below="60"), "from", "Write a number from 0 to 100000."),
+    ("renal", renal("t-r", METFORMIN, low="0", below="100001"), "below", "Write a number from 0 to 100000."),
+    ("renal", renal("t-r", METFORMIN, low="0", below="30", action="max_daily", unit="mg"), "dose",
+     "A max_daily row needs the maximum daily dose."),
+    ("renal", renal("t-r", METFORMIN, low="0", below="30", action="max_daily", dose="500", unit="mL"), "unit",
+     UNITS),
+    ("hepatic", hepatic("t-h", METFORMIN, "B D"), "child_pugh", CHILD_PUGH),
+    ("hepatic", hepatic("t-h", METFORMIN, ""), "child_pugh", CHILD_PUGH),
+    ("pregnancy", pregnancy("t-p", METFORMIN, state="lactation"), "state",
+     "Write pregnancy or breastfeeding."),
+    ("pregnancy", pregnancy("t-p", METFORMIN, state="breastfeeding", from_week="20"), "from_week",
+     "Weeks apply to pregnancy only."),
+    ("older_adults", older("t-o", METFORMIN, min_age="64"), "min_age", "The Beers Criteria start at 65."),
+    ("older_adults", older("t-o", METFORMIN, min_age=""), "min_age", "This field is required."),
+    ("older_adults", older("t-o", METFORMIN, conditions="heart"), "conditions",
+     "Not an ICD-10 code or prefix: 'heart' (e.g. I50, K92.2)."),
+    ("older_adults", older("t-o", METFORMIN, dose_above="2000", unit="mL"), "unit", UNITS),
+    ("paediatric", paediatric("t-c", METFORMIN, from_age="6", below_age="19"), "below_age",
+     "Children are under 18."),
+    ("paediatric", paediatric("t-c", METFORMIN, from_age="6", below_age="12", action="max_daily_per_kg",
+                              unit="mg"), "per_kg", "A max_daily_per_kg row needs the dose per kg a day."),
+    ("drug_disease", drug_disease("t-d", METFORMIN, ""), "conditions",
+     "List ICD-10 codes or prefixes, e.g. I50 or J45 J46."),
+])
+def test_a_family_row_written_wrong_is_explained_at_its_column(tmp_path, family, row, column, message):
+    assert Problem(f"{family}.csv", 2, column, message) in problems_of(write_kb(tmp_path, **{family: [row]}))
+
+
+def test_each_family_accepts_its_edge_values(tmp_path):
+    # A number of 12 characters is read (13 are refused above), and 100000 is the largest.
+    kb = build_kb(tmp_path, renal=[renal("t-r", METFORMIN, low="0.0000000001", below="100000")],
+                  older_adults=[older("t-o", METFORMIN, min_age="65")],
+                  paediatric=[paediatric("t-c", METFORMIN, from_age="0", below_age="18")],
+                  pregnancy=[pregnancy("t-p", METFORMIN, state="breastfeeding")])
+    renal_rule, = kb.patient_rules["renal"]
+    assert (str(renal_rule.low), renal_rule.high) == ("1E-10", 100000)
+    assert kb.patient_rules["older_adults"][0].low == 65
+    assert kb.patient_rules["paediatric"][0].high == 18
+    assert kb.patient_rules["pregnancy"][0].state == "breastfeeding"
