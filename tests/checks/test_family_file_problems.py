@@ -6,6 +6,7 @@ import pytest
 from app.checks.knowledge import Problem
 from tests.checks.test_family_files import (
     build_kb,
+    csv_row,
     drug_disease,
     hepatic,
     older,
@@ -69,3 +70,34 @@ def test_each_family_accepts_its_edge_values(tmp_path):
     assert kb.patient_rules["older_adults"][0].low == 65
     assert kb.patient_rules["paediatric"][0].high == 18
     assert kb.patient_rules["pregnancy"][0].state == "breastfeeding"
+
+
+@pytest.mark.parametrize(("family", "row", "placeholder"), [
+    # A renal row without a dose has no dose or unit to quote, and only a max_daily row a daily amount.
+    ("renal", csv_row("t-r", METFORMIN, "egfr", "0", "30", "avoid", "", "", "major", "{drug} {dose}",
+                      "{drug}{dose}肾", "Test source: label 4.3"), "dose"),
+    ("renal", csv_row("t-r", METFORMIN, "egfr", "0", "30", "adjust", "500", "mg", "major", "{drug} {daily}",
+                      "{drug}{daily}肾", "Test source: label 4.3"), "daily"),
+    # An older-adult row without conditions has no condition, and one without a dose no daily amount.
+    ("older_adults", csv_row("t-o", METFORMIN, "65", "", "", "", "moderate", "{drug} {condition}",
+                             "{drug}{condition}老年", "Test source: label 4.3"), "condition"),
+    ("older_adults", csv_row("t-o", METFORMIN, "65", "I50", "", "", "moderate", "{drug} {daily}",
+                             "{drug}{daily}老年", "Test source: label 4.3"), "daily"),
+    # A children's warning by age has no maximum.
+    ("paediatric", csv_row("t-c", METFORMIN, "6", "12", "", "", "avoid", "", "", "", "major", "{drug} {max}",
+                           "{drug}{max}儿童", "Test source: label 4.3"), "max"),
+])
+def test_a_message_may_quote_only_what_its_row_fills_in(tmp_path, family, row, placeholder):
+    problems = problems_of(write_kb(tmp_path, **{family: [row]}))
+    assert any((p.file, p.line, p.column) == (f"{family}.csv", 2, "message_en")
+               and f"Unknown placeholder {placeholder!r}" in p.message for p in problems), problems
+
+
+@pytest.mark.parametrize(("from_weight", "below_weight"), [("20", ""), ("", "40")])
+def test_a_childrens_maximum_banded_by_either_weight_edge_may_quote_the_weight(tmp_path, from_weight,
+                                                                               below_weight):
+    row = csv_row("t-c", METFORMIN, "6", "18", from_weight, below_weight, "max_daily", "1000", "", "mg",
+                  "major", "{drug} {daily} {max} {unit} at {weight} kg",
+                  "{drug}{daily}{max}{unit}，体重{weight} kg", "Test source: label 4.3")
+    rules = build_kb(tmp_path, paediatric=[row]).patient_rules["paediatric"]
+    assert [rule.rule_id for rule in rules] == ["t-c"]
