@@ -28,21 +28,21 @@ def allowed_placeholders(file: str, row: dict) -> frozenset[str]:
     names = {"drug"}
     if file in ("renal.csv", "hepatic.csv"):
         names |= {"value"}
-        names |= {"dose", "unit"} if row.get("dose") else set()
-        names |= {"daily"} if row.get("action") == "max_daily" else set()
+        names |= {"dose", "unit"} if row["dose"] else set()
+        names |= {"daily"} if row["action"] == "max_daily" else set()
     elif file == "pregnancy.csv":
         names |= {"value"}
     elif file == "older_adults.csv":
         names |= {"age"}
-        names |= {"condition"} if row.get("conditions", "").strip() else set()
-        names |= {"daily", "dose", "unit"} if row.get("dose_above") else set()
+        names |= {"condition"} if row["conditions"] else set()
+        names |= {"daily", "dose", "unit"} if row["dose_above"] else set()
     elif file == "paediatric.csv":
         names |= {"age"}
-        dosed = row.get("action") in ("max_daily", "max_daily_per_kg")
+        dosed = row["action"] in ("max_daily", "max_daily_per_kg")
         names |= {"daily", "max", "unit"} if dosed else set()
         # The weight is known whenever a per-kg or weight-banded row fires; a row by age alone also
         # fires for a child whose weight is not recorded, so its message may not quote the weight.
-        weighed = row.get("action") == "max_daily_per_kg" or row.get("from_weight") or row.get("below_weight")
+        weighed = row["action"] == "max_daily_per_kg" or row["from_weight"] or row["below_weight"]
         names |= {"weight"} if dosed and weighed else set()
     elif file == "drug_disease.csv":
         names |= {"condition"}
@@ -58,23 +58,24 @@ SELECTOR_KINDS = ("ingredient", "atc", "group")
 MAX_NUMBER = Decimal(100_000)
 
 
-def _decimal(r, file, line, column, text, *, required=False) -> tuple[bool, Decimal | None]:
+def _decimal(r, file, line, column, text, *, required=False) -> Decimal | None:
+    """The number written, or None: left blank, or written wrong (a problem is recorded)."""
     if not text:
         if required:
             r.problem(file, line, column, "This field is required.")
-        return not required, None
+        return None
     if len(text) > 12:
         r.problem(file, line, column, "Write a plain number such as 30 or 0.125.")
-        return False, None
+        return None
     try:
         value = Decimal(text)
     except InvalidOperation:
         r.problem(file, line, column, "Write a plain number such as 30 or 0.125.")
-        return False, None
+        return None
     if not value.is_finite() or value < 0 or value > MAX_NUMBER:
         r.problem(file, line, column, "Write a number from 0 to 100000.")
-        return False, None
-    return True, value
+        return None
+    return value
 
 
 def dose_limit(r, file: str, line: int, column: str, text: str) -> tuple[bool, DoseLimit | None]:
@@ -89,108 +90,91 @@ def dose_limit(r, file: str, line: int, column: str, text: str) -> tuple[bool, D
     return True, DoseLimit(operator, Fraction(Decimal(amount)), "µg" if unit == "ug" else unit)
 
 
-def _conditions(r, file, line, text, *, required) -> tuple[bool, tuple[str, ...]]:
+def _conditions(r, file, line, text, *, required) -> tuple[str, ...]:
     codes = tuple(text.split())
     if required and not codes:
         r.problem(file, line, "conditions", "List ICD-10 codes or prefixes, e.g. I50 or J45 J46.")
-        return False, ()
     bad = [code for code in codes if not ICD10_PREFIX.match(code)]
     if bad:
         r.problem(file, line, "conditions", f"Not an ICD-10 code or prefix: {bad[0]!r} (e.g. I50, K92.2).")
-        return False, ()
-    return True, codes
+    return codes
 
 
-def _band(r, file, line, low_column, high_column, row) -> tuple[bool, Decimal | None, Decimal | None]:
-    ok_low, low = _decimal(r, file, line, low_column, row[low_column])
-    ok_high, high = _decimal(r, file, line, high_column, row[high_column])
-    if ok_low and ok_high and low is not None and high is not None and low >= high:
+def _band(r, file, line, low_column, high_column, row) -> tuple[Decimal | None, Decimal | None]:
+    low = _decimal(r, file, line, low_column, row[low_column])
+    high = _decimal(r, file, line, high_column, row[high_column])
+    if low is not None and high is not None and low >= high:
         r.problem(file, line, high_column, f"{high_column} must be above {low_column}.")
-        return False, None, None
-    return ok_low and ok_high, low, high
+    return low, high
 
 
-def _dose(r, file, line, row, action) -> tuple[bool, dict]:
+def _dose(r, file, line, row) -> dict:
     """The dose columns an action needs: max_daily → dose + unit; max_daily_per_kg → per_kg + unit."""
-    ok_dose, dose = _decimal(r, file, line, "dose", row.get("dose", ""))
-    ok_per_kg, per_kg = _decimal(r, file, line, "per_kg", row.get("per_kg", ""))
-    ok = ok_dose and ok_per_kg
-    unit = row.get("unit", "")
-    if action == "max_daily" and dose is None and ok_dose:
+    dose = _decimal(r, file, line, "dose", row["dose"])
+    # Only the paediatric file has a per-kg column; elsewhere max_daily_per_kg is refused as an action.
+    per_kg_text = row.get("per_kg", "")
+    per_kg = _decimal(r, file, line, "per_kg", per_kg_text)
+    if row["action"] == "max_daily" and not row["dose"]:
         r.problem(file, line, "dose", "A max_daily row needs the maximum daily dose.")
-        ok = False
-    if action == "max_daily_per_kg" and per_kg is None and ok_per_kg:
+    if row["action"] == "max_daily_per_kg" and "per_kg" in row and not per_kg_text:
         r.problem(file, line, "per_kg", "A max_daily_per_kg row needs the dose per kg a day.")
-        ok = False
-    if (dose is not None or per_kg is not None) and unit not in UNITS:
+    if (dose is not None or per_kg is not None) and row["unit"] not in UNITS:
         r.problem(file, line, "unit", f"Write one of: {', '.join(UNITS)}.")
-        ok = False
-    return ok, {"dose": Fraction(dose) if dose is not None else None,
-                "per_kg": Fraction(per_kg) if per_kg is not None else None, "unit": unit}
+    return {"dose": Fraction(dose) if dose is not None else None,
+            "per_kg": Fraction(per_kg) if per_kg is not None else None, "unit": row["unit"]}
 
 
 def _family_row(r, file: str, line: int, row: dict, groups: dict) -> PatientRule | None:
-    ok = r.rule_id(file, line, row["rule_id"])
-    ok = r.selector(file, line, "selector", row["selector"], SELECTOR_KINDS, groups) and ok
+    """The rule a row means, or None when the row added any problem (each is reported where it is)."""
+    before = len(r.problems)
+    r.rule_id(file, line, row["rule_id"])
+    r.selector(file, line, "selector", row["selector"], SELECTOR_KINDS, groups)
     severity: Severity | None = r.severity(file, line, row["severity"])
-    ok = r.texts(file, line, row, allowed_placeholders(file, row)) and ok and severity is not None
+    r.texts(file, line, row, allowed_placeholders(file, row))
     fields: dict = {}
-    action = row.get("action", "")
-    if file in ACTIONS and action not in ACTIONS[file]:
-        r.problem(file, line, "action", f"Write one of: {', '.join(ACTIONS[file])}.")
-        ok = False
+    if file in ACTIONS:  # the other families have no action: their rules fire whenever they apply
+        fields["action"] = row["action"]
+        if row["action"] not in ACTIONS[file]:
+            r.problem(file, line, "action", f"Write one of: {', '.join(ACTIONS[file])}.")
     if file == "renal.csv":
         if row["measure"] not in ("egfr", "crcl"):
             r.problem(file, line, "measure", "Write egfr or crcl: what the source gives the cut-off in.")
-            ok = False
-        band_ok, fields["low"], fields["high"] = _band(r, file, line, "from", "below", row)
-        dose_ok, dose = _dose(r, file, line, row, action)
-        ok, fields = ok and band_ok and dose_ok, fields | dose
+        fields["low"], fields["high"] = _band(r, file, line, "from", "below", row)
+        fields |= _dose(r, file, line, row)
     elif file == "hepatic.csv":
-        classes = frozenset(row["child_pugh"].split())
-        if not classes or not classes <= {"A", "B", "C"}:
+        fields["classes"] = frozenset(row["child_pugh"].split())
+        if not fields["classes"] or not fields["classes"] <= {"A", "B", "C"}:
             r.problem(file, line, "child_pugh", "Write one or more of A B C, separated by spaces.")
-            ok = False
-        dose_ok, dose = _dose(r, file, line, row, action)
-        ok, fields = ok and dose_ok, fields | dose | {"classes": classes}
+        fields |= _dose(r, file, line, row)
     elif file == "pregnancy.csv":
         if row["state"] not in ("pregnancy", "breastfeeding"):
             r.problem(file, line, "state", "Write pregnancy or breastfeeding.")
-            ok = False
-        band_ok, fields["low"], fields["high"] = _band(r, file, line, "from_week", "before_week", row)
-        if row["state"] == "breastfeeding" and (fields["low"] is not None or fields["high"] is not None):
+        fields["low"], fields["high"] = _band(r, file, line, "from_week", "before_week", row)
+        if row["state"] == "breastfeeding" and (row["from_week"] or row["before_week"]):
             r.problem(file, line, "from_week", "Weeks apply to pregnancy only.")
-            band_ok = False
-        ok, fields["state"] = ok and band_ok, row["state"]
+        fields["state"] = row["state"]
     elif file == "older_adults.csv":
-        age_ok, fields["low"] = _decimal(r, file, line, "min_age", row["min_age"], required=True)
+        fields["low"] = _decimal(r, file, line, "min_age", row["min_age"], required=True)
         if fields["low"] is not None and fields["low"] < 65:
             r.problem(file, line, "min_age", "The Beers Criteria start at 65.")
-            age_ok = False
-        codes_ok, fields["conditions"] = _conditions(r, file, line, row["conditions"], required=False)
-        above_ok, above = _decimal(r, file, line, "dose_above", row["dose_above"])
+        fields["conditions"] = _conditions(r, file, line, row["conditions"], required=False)
+        above = _decimal(r, file, line, "dose_above", row["dose_above"])
         if above is not None and row["unit"] not in UNITS:
             r.problem(file, line, "unit", f"Write one of: {', '.join(UNITS)}.")
-            above_ok = False
         fields |= {"dose": Fraction(above) if above is not None else None, "unit": row["unit"]}
-        ok = ok and age_ok and codes_ok and above_ok
     elif file == "paediatric.csv":
-        age_ok, fields["low"], fields["high"] = _band(r, file, line, "from_age", "below_age", row)
-        weight_ok, fields["weight_low"], fields["weight_high"] = _band(r, file, line, "from_weight",
-                                                                       "below_weight", row)
-        if fields.get("high") is not None and fields["high"] > 18:
+        fields["low"], fields["high"] = _band(r, file, line, "from_age", "below_age", row)
+        fields["weight_low"], fields["weight_high"] = _band(r, file, line, "from_weight", "below_weight", row)
+        if fields["high"] is not None and fields["high"] > 18:
             r.problem(file, line, "below_age", "Children are under 18.")
-            age_ok = False
-        dose_ok, dose = _dose(r, file, line, row, action)
-        ok, fields = ok and age_ok and weight_ok and dose_ok, fields | dose
+        fields |= _dose(r, file, line, row)
     elif file == "drug_disease.csv":
-        codes_ok, fields["conditions"] = _conditions(r, file, line, row["conditions"], required=True)
-        ok = ok and codes_ok
-    if not ok:
+        fields["conditions"] = _conditions(r, file, line, row["conditions"], required=True)
+    if len(r.problems) > before:
         return None
     kind = PATIENT_FAMILIES[file.removesuffix(".csv")]
     return PatientRule(file, line, row["rule_id"], kind, severity, row["message_en"], row["message_zh"],
-                       row["source"], selector=row["selector"], action=action, **fields)
+                       row["source"], selector=row["selector"], **fields)
 
 
 def read_patient_files(r, groups: dict) -> tuple[dict, tuple]:
@@ -203,16 +187,15 @@ def read_patient_files(r, groups: dict) -> tuple[dict, tuple]:
     indications, seen = [], {}
     file = "indications.csv"
     for line, row in r.rows(file):
-        ok = r.selector(file, line, "selector", row["selector"], SELECTOR_KINDS, groups)
-        codes_ok, codes = _conditions(r, file, line, row["conditions"], required=True)
+        before = len(r.problems)
+        r.selector(file, line, "selector", row["selector"], SELECTOR_KINDS, groups)
+        codes = _conditions(r, file, line, row["conditions"], required=True)
         if row["selector"] in seen:
             r.problem(file, line, "selector", f"Already listed on line {seen[row['selector']]}; "
                                               "put all its codes on one row.")
-            ok = False
         seen.setdefault(row["selector"], line)
         if len(row["source"]) < 10:
             r.problem(file, line, "source", "Say where the indications come from (label, 说明书).")
-            ok = False
-        if ok and codes_ok:
+        if len(r.problems) == before:
             indications.append((row["selector"], codes))
     return families, tuple(indications)

@@ -3,12 +3,15 @@ the edges each family file accepts (a number up to 100,000, Beers from 65, child
 
 import pytest
 
+from app.checks.family_files import read_patient_files
 from app.checks.knowledge import Problem
+from app.checks.validation import _Reader
 from tests.checks.test_family_files import (
     build_kb,
     csv_row,
     drug_disease,
     hepatic,
+    indication,
     older,
     paediatric,
     pregnancy,
@@ -19,6 +22,7 @@ from tests.checks.test_family_files import (
 
 METFORMIN = "ingredient:metformin"
 PLAIN = "Write a plain number such as 30 or 0.125."
+SOURCE = "Test source: label 4.3"
 UNITS = "Write one of: mg, µg, g, IU."
 CHILD_PUGH = "Write one or more of A B C, separated by spaces."
 
@@ -33,8 +37,8 @@ CHILD_PUGH = "Write one or more of A B C, separated by spaces."
     ("renal", renal("t-r", METFORMIN, low="0.00000000001", below="60"), "from", PLAIN),
     ("renal", renal("t-r", METFORMIN, low="-5", below="60"), "from", "Write a number from 0 to 100000."),
     ("renal", renal("t-r", METFORMIN, low="0", below="100001"), "below", "Write a number from 0 to 100000."),
-    ("renal", renal("t-r", METFORMIN, low="0", below="30", action="max_daily", unit="mg"), "dose",
-     "A max_daily row needs the maximum daily dose."),
+    ("renal", csv_row("t-r", METFORMIN, "egfr", "0", "30", "max_daily", "", "mg", "major", "{drug} {daily}",
+                      "{drug}{daily}肾", SOURCE), "dose", "A max_daily row needs the maximum daily dose."),
     ("renal", renal("t-r", METFORMIN, low="0", below="30", action="max_daily", dose="500", unit="mL"), "unit",
      UNITS),
     ("hepatic", hepatic("t-h", METFORMIN, "B D"), "child_pugh", CHILD_PUGH),
@@ -54,9 +58,40 @@ CHILD_PUGH = "Write one or more of A B C, separated by spaces."
                               unit="mg"), "per_kg", "A max_daily_per_kg row needs the dose per kg a day."),
     ("drug_disease", drug_disease("t-d", METFORMIN, ""), "conditions",
      "List ICD-10 codes or prefixes, e.g. I50 or J45 J46."),
+    # The dose columns, in each family that has them: a number written wrong is named at its own column
+    # (not as a missing dose), a dose needs its unit, and a per-kg row its dose per kg.
+    ("renal", renal("t-r", METFORMIN, low="0", below="30", action="max_daily", dose="1.5 g", unit="mg"),
+     "dose", PLAIN),
+    ("renal", renal("t-r", METFORMIN, low="0", below="30", action="adjust", dose="500"), "unit", UNITS),
+    ("renal", renal("t-r", METFORMIN, low="0", below="30", action="max_daily_per_kg"), "action",
+     "Write one of: avoid, adjust, max_daily."),
+    ("hepatic", hepatic("t-h", METFORMIN, "C", action="max_daily", dose="-500", unit="mg"), "dose",
+     "Write a number from 0 to 100000."),
+    ("hepatic", csv_row("t-h", METFORMIN, "B", "max_daily", "", "mg", "major", "{drug} {value} {daily}",
+                        "{drug}{value}{daily}肝", SOURCE), "dose",
+     "A max_daily row needs the maximum daily dose."),
+    ("paediatric", paediatric("t-c", METFORMIN, from_age="6", below_age="12", action="max_daily_per_kg",
+                              per_kg="ten", unit="mg"), "per_kg", PLAIN),
+    ("paediatric", paediatric("t-c", METFORMIN, from_age="6", below_age="12", action="max_daily_per_kg",
+                              per_kg="10"), "unit", UNITS),
+    ("paediatric", paediatric("t-c", METFORMIN, from_age="6", below_age="12", action="max_daily",
+                              dose="x", unit="mg"), "dose", PLAIN),
+    ("paediatric", paediatric("t-c", METFORMIN, from_weight="40", below_weight="40"), "below_weight",
+     "below_weight must be above from_weight."),
+    ("pregnancy", pregnancy("t-p", METFORMIN, from_week="28", before_week="12"), "before_week",
+     "before_week must be above from_week."),
+    ("older_adults", older("t-o", METFORMIN, dose_above="many", unit="mg"), "dose_above", PLAIN),
+    ("indications", indication(METFORMIN, "E11", source="label"), "source",
+     "Say where the indications come from (label, 说明书)."),
+    ("indications", indication(METFORMIN, "diabetes"), "conditions",
+     "Not an ICD-10 code or prefix: 'diabetes' (e.g. I50, K92.2)."),
+    ("indications", indication("drug:metformin", "E11"), "selector",
+     "Write a selector: ingredient:… / atc:… / group:…."),
 ])
 def test_a_family_row_written_wrong_is_explained_at_its_column(tmp_path, family, row, column, message):
-    assert Problem(f"{family}.csv", 2, column, message) in problems_of(write_kb(tmp_path, **{family: [row]}))
+    # That one problem and no other: the row is otherwise right, so nothing else may be reported.
+    problems = problems_of(write_kb(tmp_path, **{family: [row]}))
+    assert problems == [Problem(f"{family}.csv", 2, column, message)]
 
 
 def test_each_family_accepts_its_edge_values(tmp_path):
@@ -101,3 +136,19 @@ def test_a_childrens_maximum_banded_by_either_weight_edge_may_quote_the_weight(t
                   "{drug}{daily}{max}{unit}，体重{weight} kg", "Test source: label 4.3")
     rules = build_kb(tmp_path, paediatric=[row]).patient_rules["paediatric"]
     assert [rule.rule_id for rule in rules] == ["t-c"]
+
+
+def test_a_row_written_wrong_builds_no_rule_and_its_neighbours_still_do(tmp_path):
+    # What validate relies on to report every problem in one pass: a bad row is left out, and the rows
+    # after it are still read (and checked) as if it were not there.
+    directory = write_kb(tmp_path, renal=[renal("t-r1", METFORMIN, low="0", below="30"),
+                                          renal("t-r2", METFORMIN, low="30", below="x"),
+                                          renal("t-r3", METFORMIN, low="30", below="45")],
+                         indications=[indication(METFORMIN, "E11"), indication(METFORMIN, "E13"),
+                                      indication("atc:A10", "E10")])
+    reader = _Reader(directory)
+    families, indications = read_patient_files(reader, groups={})
+    assert [rule.rule_id for rule in families["renal"]] == ["t-r1", "t-r3"]
+    assert indications == ((METFORMIN, ("E11",)), ("atc:A10", ("E10",)))
+    assert [(p.file, p.line, p.column) for p in reader.problems] == [("renal.csv", 3, "below"),
+                                                                      ("indications.csv", 3, "selector")]

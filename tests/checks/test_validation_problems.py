@@ -5,6 +5,7 @@ too many values, and each kind of selector, rule id and severity written wrong."
 import pytest
 
 from app.checks.knowledge import Problem
+from app.checks.validation import COLUMNS, _Reader
 from tests.checks.test_knowledge import append, data_copy, problems_of  # noqa: F401  (fixture)
 
 INTERACTION = "{a} with {b},{a}与{b},Test label 7"
@@ -77,3 +78,17 @@ def test_a_severity_not_in_the_scale_lists_the_scale(data_copy):  # noqa: F811
                   f"test-sev,ingredient:warfarin,ingredient:aspirin,severe,{INTERACTION}\n")
     scale = "Not one of: contraindicated, major, moderate, minor."
     assert Problem("interactions.csv", line, "severity", scale) in problems_of(data_copy)
+
+
+def test_the_same_files_give_the_same_digest_in_every_release(tmp_path):
+    # Each check result records the knowledge base's version with this digest, so a release that
+    # changed how it is computed would make unchanged files look like a new knowledge base.
+    for name in ("VERSION", *COLUMNS):
+        (tmp_path / name).write_text(name + "\n", encoding="utf-8")
+    assert _Reader(tmp_path).digest() == "5b55287c"
+    # Every file counts, VERSION included, and a byte moved from one file to the next is a change.
+    (tmp_path / "VERSION").write_text("VERSION\n\n", encoding="utf-8")
+    assert _Reader(tmp_path).digest() != "5b55287c"
+    (tmp_path / "VERSION").write_text("VERSION", encoding="utf-8")
+    (tmp_path / "allergy_classes.csv").write_text("\nallergy_classes.csv\n", encoding="utf-8")
+    assert _Reader(tmp_path).digest() != "5b55287c"
