@@ -90,7 +90,7 @@ def dose_limit(r, file: str, line: int, column: str, text: str) -> tuple[bool, D
     return True, DoseLimit(operator, Fraction(Decimal(amount)), "µg" if unit == "ug" else unit)
 
 
-def _conditions(r, file, line, text, *, required) -> tuple[str, ...]:
+def _conditions(r, file, line, text, *, required=False) -> tuple[str, ...]:
     codes = tuple(text.split())
     if required and not codes:
         r.problem(file, line, "conditions", "List ICD-10 codes or prefixes, e.g. I50 or J45 J46.")
@@ -157,7 +157,7 @@ def _family_row(r, file: str, line: int, row: dict, groups: dict) -> PatientRule
         fields["low"] = _decimal(r, file, line, "min_age", row["min_age"], required=True)
         if fields["low"] is not None and fields["low"] < 65:
             r.problem(file, line, "min_age", "The Beers Criteria start at 65.")
-        fields["conditions"] = _conditions(r, file, line, row["conditions"], required=False)
+        fields["conditions"] = _conditions(r, file, line, row["conditions"])
         above = _decimal(r, file, line, "dose_above", row["dose_above"])
         if above is not None and row["unit"] not in UNITS:
             r.problem(file, line, "unit", f"Write one of: {', '.join(UNITS)}.")

@@ -76,6 +76,8 @@ CHILD_PUGH = "Write one or more of A B C, separated by spaces."
                               per_kg="10"), "unit", UNITS),
     ("paediatric", paediatric("t-c", METFORMIN, from_age="6", below_age="12", action="max_daily",
                               dose="x", unit="mg"), "dose", PLAIN),
+    ("paediatric", paediatric("t-c", METFORMIN, from_age="12", below_age="6"), "below_age",
+     "below_age must be above from_age."),
     ("paediatric", paediatric("t-c", METFORMIN, from_weight="40", below_weight="40"), "below_weight",
      "below_weight must be above from_weight."),
     ("pregnancy", pregnancy("t-p", METFORMIN, from_week="28", before_week="12"), "before_week",
