@@ -112,11 +112,10 @@ def _dose(r, file, line, row) -> dict:
     """The dose columns an action needs: max_daily → dose + unit; max_daily_per_kg → per_kg + unit."""
     dose = _decimal(r, file, line, "dose", row["dose"])
     # Only the paediatric file has a per-kg column; elsewhere max_daily_per_kg is refused as an action.
-    per_kg_text = row.get("per_kg", "")
-    per_kg = _decimal(r, file, line, "per_kg", per_kg_text)
+    per_kg = _decimal(r, file, line, "per_kg", row["per_kg"]) if "per_kg" in row else None
     if row["action"] == "max_daily" and not row["dose"]:
         r.problem(file, line, "dose", "A max_daily row needs the maximum daily dose.")
-    if row["action"] == "max_daily_per_kg" and "per_kg" in row and not per_kg_text:
+    if row["action"] == "max_daily_per_kg" and "per_kg" in row and not row["per_kg"]:
         r.problem(file, line, "per_kg", "A max_daily_per_kg row needs the dose per kg a day.")
     if (dose is not None or per_kg is not None) and row["unit"] not in UNITS:
         r.problem(file, line, "unit", f"Write one of: {', '.join(UNITS)}.")

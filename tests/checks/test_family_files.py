@@ -137,6 +137,11 @@ def test_each_family_row_is_read_into_its_fields(tmp_path):
     assert (band.kind, band.low, band.high, band.action, band.dose, band.unit) == (
         Kind.RENAL, 30, 45, "max_daily", Fraction(1000), "mg")
     assert (open_band.low, open_band.high, open_band.severity) == (None, None, Severity.MODERATE)
+    # What a finding shows and where validate and the case suite point: the row's file, line, words, source.
+    assert (band.file, band.line, band.rule_id, band.selector, band.source) == (
+        "renal.csv", 2, "t-renal", "ingredient:metformin", SOURCE)
+    assert (open_band.line, open_band.message_en, open_band.message_zh) == (
+        3, "{drug} at {value}: renal test row.", "{drug}（{value}）：肾功能测试规则。")
     (hep,) = kb.patient_rules["hepatic"]
     assert hep.kind == Kind.HEPATIC and hep.classes == frozenset({"B", "C"})
     preg, bf = kb.patient_rules["pregnancy"]
