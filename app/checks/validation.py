@@ -76,11 +76,12 @@ class _Reader:
             result.append((line, {column: (raw.get(column) or "").strip() for column in expected}))
         return result
 
-    def version(self) -> str:
+    def version(self) -> str | None:
+        """The version line; None, with a problem, when there is none (the load then fails)."""
         path = self.directory / "VERSION"
         if not path.is_file():
             self.problem("VERSION", 0, "", "The file is missing.")
-            return "0.0.0"
+            return None
         for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             text = text.strip()
             if text and not text.startswith("#"):
@@ -88,7 +89,7 @@ class _Reader:
                     self.problem("VERSION", number, "version", "Write the version as MAJOR.MINOR.PATCH.")
                 return text
         self.problem("VERSION", 1, "version", "No version line.")
-        return "0.0.0"
+        return None
 
     def digest(self) -> str:
         """Part of the reported version: an edited file is visible even if nobody bumped VERSION."""
@@ -181,14 +182,14 @@ def _groups(r: _Reader) -> dict[str, tuple[str, ...]]:
             r.problem(file, line, "group", "Use lower-case letters, digits and underscores.")
             continue
         first_line.setdefault(name, line)
-        ok = r.selector(file, line, "member", member, ("ingredient", "atc", "group"), names)
+        before = len(r.problems)
+        r.selector(file, line, "member", member, ("ingredient", "atc", "group"), names)
         if (name, member) in seen:
             r.problem(file, line, "member", f"Already a member (line {seen[name, member]}).")
-            ok = False
         seen.setdefault((name, member), line)
         if len(row["source"]) < 10:
             r.problem(file, line, "source", "Say where the membership comes from.")
-        if ok:
+        if len(r.problems) == before:  # a row with a problem adds no member
             groups.setdefault(name, []).append(member)
     for name in sorted(groups):
         if cycle := _cycle(name, groups):

@@ -1,0 +1,117 @@
+"""What validate says of a row of a drug–drug file written wrong (groups, allergy classes, interactions,
+duplicate classes, cross-reactivity, the fixed checks' rules): exactly its problems, word for word at
+their line and column, with the rows after it still read and checked."""
+
+import pytest
+
+from app.checks.knowledge import Problem
+from tests.checks.test_knowledge import append, data_copy, problems_of  # noqa: F401  (fixture)
+
+SRC = "Test source: label 4.3"
+INTERACTION = "{a} with {b},{a}与{b}合用," + SRC
+DUPLICATE = "{a} and {b},{a}与{b}同类," + SRC
+CROSS = "{drug} and {allergen},{drug}与{allergen}交叉过敏," + SRC
+
+# Each case: the file, the rows appended to it, and the problems expected as (row, column, message),
+# row counted from 0 for the first row appended.
+CASES = {
+    "group name": ("groups.csv", ["Test_Group,ingredient:warfarin," + SRC,
+                                  "test_group,drug:warfarin," + SRC],
+                   [(0, "group", "Use lower-case letters, digits and underscores."),
+                    (1, "member", "Write a selector: ingredient:… / atc:… / group:….")]),
+    "group member twice": ("groups.csv", ["test_group,ingredient:warfarin," + SRC,
+                                          "test_group,ingredient:warfarin," + SRC],
+                           [(1, "member", "Already a member (line {first}).")]),
+    "group source": ("groups.csv", ["test_group,ingredient:warfarin,label"],
+                     [(0, "source", "Say where the membership comes from.")]),
+    "group cycle": ("groups.csv", ["test_loop_a,group:test_loop_b," + SRC,
+                                   "test_loop_b,group:test_loop_a," + SRC],
+                    [(0, "member", "The group contains itself: test_loop_a → test_loop_b → test_loop_a."),
+                     (1, "member", "The group contains itself: test_loop_b → test_loop_a → test_loop_b.")]),
+    "allergy class unknown": ("allergy_classes.csv", ["sulfa_drugs,ingredient:sulfamethoxazole," + SRC],
+                              [(0, "class",
+                                "Not an allergy class of app/patients/data/allergy_classes.csv.")]),
+    "allergy class member twice": ("allergy_classes.csv", ["carbapenems,ingredient:meropenem," + SRC,
+                                                           "carbapenems,ingredient:meropenem," + SRC],
+                                   [(1, "member", "Already a member of this class.")]),
+    "allergy class member": ("allergy_classes.csv", ["carbapenems,atc:J01D-H," + SRC],
+                             [(0, "member", "Not a WHO ATC code or level, e.g. atc:J02AC or atc:C10AA01.")]),
+    "allergy class source": ("allergy_classes.csv", ["carbapenems,ingredient:meropenem,label"],
+                             [(0, "source", "Say where the membership comes from.")]),
+    "duplicate class group": ("duplicate_classes.csv", ["test-dup-1,group:test_none,moderate," + DUPLICATE],
+                              [(0, "selector", "No group named 'test_none' in groups.csv.")]),
+    "cross-reactivity class": ("cross_reactivity.csv", ["test-cross,sulfa,class:carbapenems,minor," + CROSS],
+                               [(0, "allergy_class", "Not an allergy class listed in allergy_classes.csv.")]),
+    "cross-reactivity itself": ("cross_reactivity.csv",
+                                ["test-cross,carbapenems,class:carbapenems,minor," + CROSS],
+                                [(0, "target",
+                                  "A class is not cross-reactive with itself (a direct match).")]),
+    "cross-reactivity target": ("cross_reactivity.csv", ["test-cross,carbapenems,class:sulfa,minor," + CROSS],
+                                [(0, "target", "No allergy class 'sulfa'.")]),
+    "interaction dose": ("interactions.csv",
+                         ["test-ia,ingredient:warfarin,ingredient:aspirin,major," + INTERACTION + ",20 mg,"],
+                         [(0, "a_dose", "Write a daily-dose condition such as >20 mg or <=20 mg.")]),
+    "message missing": ("interactions.csv",
+                        ["test-ia,ingredient:warfarin,ingredient:aspirin,major,,{a}与{b}合用," + SRC],
+                        [(0, "message_en", "This field is required.")]),
+    "message unbalanced": ("interactions.csv", ["test-ia,ingredient:warfarin,ingredient:aspirin,major,"
+                                                "{a with {b},{a}与{b}合用," + SRC],
+                           [(0, "message_en", "Unbalanced { or }; write {a} for a placeholder.")]),
+    "message placeholder": ("interactions.csv", ["test-ia,ingredient:warfarin,ingredient:aspirin,major,"
+                                                 "{a} with {c},{a}与{c}合用," + SRC],
+                            [(0, "message_en", "Unknown placeholder 'c'; allowed: a, b."),
+                             (0, "message_zh", "Unknown placeholder 'c'; allowed: a, b.")]),
+    "message not chinese": ("interactions.csv", ["test-ia,ingredient:warfarin,ingredient:aspirin,major,"
+                                                 "{a} with {b},{a} with {b}," + SRC],
+                            [(0, "message_zh", "The Chinese message has no Chinese text.")]),
+    "rule source": ("interactions.csv", ["test-ia,ingredient:warfarin,ingredient:aspirin,major,"
+                                         "{a} with {b},{a}与{b}合用,label"],
+                    [(0, "source", "Say where the rule comes from (label, guideline, list).")]),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_drug_file_row_written_wrong_gets_exactly_its_problems(data_copy, case):  # noqa: F811
+    file, rows, expected = CASES[case]
+    first = append(data_copy / file, "".join(row + "\n" for row in rows))
+    assert problems_of(data_copy) == [
+        Problem(file, first + offset, column, message.replace("{first}", str(first)))
+        for offset, column, message in expected]
+
+
+def test_a_duplicate_class_listed_twice_points_at_the_first_line(data_copy):  # noqa: F811
+    row = "test-dup-1,group:nsaids,moderate," + DUPLICATE + "\n"
+    first = append(data_copy / "duplicate_classes.csv", row)
+    existing = next(number for number, text in enumerate(
+        (data_copy / "duplicate_classes.csv").read_text(encoding="utf-8").splitlines(), start=1)
+        if ",group:nsaids," in text)
+    assert problems_of(data_copy) == [Problem("duplicate_classes.csv", first, "selector",
+                                              f"This class is already on line {existing}.")]
+
+
+def test_an_allergy_class_without_members_would_never_match(data_copy):  # noqa: F811
+    path = data_copy / "allergy_classes.csv"
+    kept = [text for text in path.read_text(encoding="utf-8").splitlines()
+            if not text.startswith("carbapenems,")]
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    problems = problems_of(data_copy)
+    assert Problem("allergy_classes.csv", 1, "class",
+                   "The allergy class 'carbapenems' has no members; it would never match.") in problems
+
+
+@pytest.mark.parametrize(("row", "column", "message"), [
+    ("weekly-twice,not_online,major,{drug} weekly.,{drug}每周。," + SRC, "rule_id",
+     "No check in code has this rule_id; they are: "),
+    ("not-online-catalogue,dose,contraindicated,{drug} offline.,{drug}不可在线。," + SRC, "kind",
+     "This rule's kind is not_online."),
+])
+def test_a_fixed_rule_written_wrong_is_refused(data_copy, row, column, message):  # noqa: F811
+    path = data_copy / "rules.csv"
+    rule_id = row.split(",")[0]
+    kept = [text for text in path.read_text(encoding="utf-8").splitlines()
+            if not text.startswith(rule_id + ",")]
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    line = append(path, row + "\n")
+    problems = problems_of(data_copy)
+    assert [(p.file, p.line, p.column) for p in problems] == [("rules.csv", line, column)]
+    assert problems[0].message.startswith(message)
