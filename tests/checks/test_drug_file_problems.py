@@ -4,6 +4,7 @@ their line and column, with the rows after it still read and checked."""
 
 import pytest
 
+from app.checks import loader
 from app.checks.knowledge import Problem
 from tests.checks.test_knowledge import append, data_copy, problems_of  # noqa: F401  (fixture)
 
@@ -115,3 +116,31 @@ def test_a_fixed_rule_written_wrong_is_refused(data_copy, row, column, message):
     problems = problems_of(data_copy)
     assert [(p.file, p.line, p.column) for p in problems] == [("rules.csv", line, column)]
     assert problems[0].message.startswith(message)
+
+
+RULE = "Say where the rule comes from (label, guideline, list)."
+MEMBERSHIP = "Say where the membership comes from."
+
+
+@pytest.mark.parametrize(("file", "row", "message"), [
+    ("groups.csv", "test_group,ingredient:warfarin,{source}", MEMBERSHIP),
+    ("allergy_classes.csv", "carbapenems,ingredient:meropenem,{source}", MEMBERSHIP),
+    ("interactions.csv",
+     "test-ia,ingredient:warfarin,ingredient:aspirin,major,{a} with {b},{a}与{b}合用,{source},,", RULE),
+    ("renal.csv",
+     "test-renal,ingredient:metformin,egfr,0,30,avoid,,,major,{drug} {value}.,{drug}肾{value}。,{source}",
+     RULE),
+    ("indications.csv", "ingredient:testdrug,E11,{source}",
+     "Say where the indications come from (label, 说明书)."),
+    ("allergy_synonyms.csv", "testterm,en,class:carbapenems,{source}",
+     "Say where the term comes from (label, ATC class, 药典)."),
+])
+@pytest.mark.parametrize(("source", "refused"), [("ATC J01DH", True), ("ATC J01DH1", False),
+                                                 ("ATC J01DH12", False)])
+def test_a_source_needs_ten_characters(data_copy, file, row, message, source, refused):  # noqa: F811
+    # Ten characters are about the least that names a source ("ATC J01DH1", "说明书 4.3 用法用量").
+    line = append(data_copy / file, row.replace("{source}", source) + "\n")
+    if refused:
+        assert problems_of(data_copy) == [Problem(file, line, "source", message)]
+    else:
+        loader.load(data_copy)

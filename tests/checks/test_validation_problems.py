@@ -2,6 +2,9 @@
 line and column: a missing or empty VERSION, a missing file, a header that does not fit, a row with
 too many values, and each kind of selector, rule id and severity written wrong."""
 
+import csv
+import io
+
 import pytest
 
 from app.checks.knowledge import Problem
@@ -92,3 +95,23 @@ def test_the_same_files_give_the_same_digest_in_every_release(tmp_path):
     (tmp_path / "VERSION").write_text("VERSION", encoding="utf-8")
     (tmp_path / "allergy_classes.csv").write_text("\nallergy_classes.csv\n", encoding="utf-8")
     assert _Reader(tmp_path).digest() != "5b55287c"
+
+
+def test_a_file_whose_header_lacks_a_column_is_not_read_row_by_row(data_copy):  # noqa: F811
+    # One problem for the header, none for each row under it: the rows cannot be read against it.
+    path = data_copy / "duplicate_classes.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(row[:-1] for row in rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    assert problems_of(data_copy) == [Problem("duplicate_classes.csv", 1, "source",
+                                              "This column is missing from the header.")]
+
+
+def test_rows_after_a_row_with_too_many_values_are_still_checked(data_copy):  # noqa: F811
+    line = append(data_copy / "duplicate_classes.csv",
+                  "dup-test,group:test_none,moderate,{a} and {b},{a}与{b},Test label 7,extra\n"
+                  "dup-test-2,group:test_none,moderate,{a} and {b},{a}与{b},Test label 7\n")
+    assert problems_of(data_copy) == [
+        Problem("duplicate_classes.csv", line, "", "This row has more values than the header has columns."),
+        Problem("duplicate_classes.csv", line + 1, "selector", "No group named 'test_none' in groups.csv.")]
