@@ -78,16 +78,16 @@ def _decimal(r, file, line, column, text, *, required=False) -> Decimal | None:
     return value
 
 
-def dose_limit(r, file: str, line: int, column: str, text: str) -> tuple[bool, DoseLimit | None]:
-    """`>20 mg` → DoseLimit; blank → None."""
+def dose_limit(r, file: str, line: int, column: str, text: str) -> DoseLimit | None:
+    """`>20 mg` → DoseLimit; blank, or written wrong (a problem is recorded) → None."""
     if not text:
-        return True, None
+        return None
     match = DOSE_LIMIT.match(text.strip())
     if not match:
         r.problem(file, line, column, "Write a daily-dose condition such as >20 mg or <=20 mg.")
-        return False, None
+        return None
     operator, amount, unit = match.groups()
-    return True, DoseLimit(operator, Fraction(Decimal(amount)), "µg" if unit == "ug" else unit)
+    return DoseLimit(operator, Fraction(Decimal(amount)), "µg" if unit == "ug" else unit)
 
 
 def _conditions(r, file, line, text, *, required=False) -> tuple[str, ...]:

@@ -100,23 +100,24 @@ class _Reader:
             sha.update(name.encode() + b"\0" + (self.directory / name).read_bytes() + b"\0")
         return sha.hexdigest()[:8]
 
-    def rule_id(self, file: str, line: int, value: str) -> bool:
+    # The checks below record what is wrong and return nothing: the caller keeps a row only if reading
+    # it added no problem.
+
+    def rule_id(self, file: str, line: int, value: str) -> None:
         if not RULE_ID.match(value):
             self.problem(file, line, "rule_id", "Use lower-case letters, digits, dots and hyphens.")
-            return False
-        if value in self.rule_lines:
+        elif value in self.rule_lines:
             other_file, other_line = self.rule_lines[value]
             self.problem(file, line, "rule_id", f"Already used in {other_file} line {other_line}.")
-            return False
-        self.rule_lines[value] = (file, line)
-        return True
+        else:
+            self.rule_lines[value] = (file, line)
 
     def selector(self, file: str, line: int, column: str, value: str, kinds: tuple[str, ...],
-                 groups: dict, classes: dict | None = None) -> bool:
+                 groups: dict, classes: dict | None = None) -> None:
         kind, _sep, name = value.partition(":")
         if kind not in kinds or not name:
             self.problem(file, line, column, f"Write a selector: {' / '.join(k + ':…' for k in kinds)}.")
-            return False
+            return
         checks = {
             "ingredient": (INGREDIENT.match(name), "An ingredient is its lower-case English INN, e.g. "
                                                    "ingredient:simvastatin."),
@@ -124,10 +125,9 @@ class _Reader:
             "group": (name in groups, f"No group named {name!r} in groups.csv."),
             "class": (classes is not None and name in classes, f"No allergy class {name!r}."),
         }
-        ok, message = checks[kind]
-        if not ok:
+        found, message = checks[kind]
+        if not found:
             self.problem(file, line, column, message)
-        return bool(ok)
 
     def severity(self, file: str, line: int, value: str) -> Severity | None:
         try:
@@ -136,37 +136,32 @@ class _Reader:
             self.problem(file, line, "severity", f"Not one of: {', '.join(s.value for s in Severity)}.")
             return None
 
-    def texts(self, file: str, line: int, row: dict[str, str], allowed: frozenset[str]) -> bool:
-        ok = True
+    def texts(self, file: str, line: int, row: dict[str, str], allowed: frozenset[str]) -> None:
+        """The two messages and the source: each placeholder one the row fills in, the same in both."""
+        before = len(self.problems)
         fields = {}
         for column in ("message_en", "message_zh"):
             text = row[column]
             if not text:
                 self.problem(file, line, column, "This field is required.")
-                ok = False
                 continue
             try:
                 parsed = string.Formatter().parse(text)
                 names = {name for _text, name, _spec, _conv in parsed if name is not None}
             except ValueError:
                 self.problem(file, line, column, "Unbalanced { or }; write {a} for a placeholder.")
-                ok = False
                 continue
             if names - allowed:
                 self.problem(file, line, column, f"Unknown placeholder {sorted(names - allowed)[0]!r}; "
                                                  f"allowed: {', '.join(sorted(allowed)) or 'none'}.")
-                ok = False
             fields[column] = names
         if row["message_zh"] and not CJK.search(row["message_zh"]):
             self.problem(file, line, "message_zh", "The Chinese message has no Chinese text.")
-            ok = False
-        if ok and fields["message_en"] != fields["message_zh"]:
+        # Compared only when both were read cleanly, so one mistake is not reported twice.
+        if len(self.problems) == before and fields["message_en"] != fields["message_zh"]:
             self.problem(file, line, "message_zh", "Use the same placeholders as message_en.")
-            ok = False
         if len(row["source"]) < 10:
             self.problem(file, line, "source", "Say where the rule comes from (label, guideline, list).")
-            ok = False
-        return ok
 
 
 def _groups(r: _Reader) -> dict[str, tuple[str, ...]]:
@@ -220,17 +215,15 @@ def _allergy_classes(r: _Reader, groups: dict) -> dict[str, tuple[str, ...]]:
     known = patient_catalog.allergy_classes()
     classes: dict[str, list[str]] = {}
     for line, row in r.rows(file):
-        code = row["class"]
-        ok = code in known
-        if not ok:
+        code, before = row["class"], len(r.problems)
+        if code not in known:
             r.problem(file, line, "class", "Not an allergy class of app/patients/data/allergy_classes.csv.")
-        ok = r.selector(file, line, "member", row["member"], ("ingredient", "atc", "group"), groups) and ok
+        r.selector(file, line, "member", row["member"], ("ingredient", "atc", "group"), groups)
         if row["member"] in classes.get(code, ()):
             r.problem(file, line, "member", "Already a member of this class.")
-            ok = False
         if len(row["source"]) < 10:
             r.problem(file, line, "source", "Say where the membership comes from.")
-        if ok:
+        if len(r.problems) == before:
             classes.setdefault(code, []).append(row["member"])
     for code in known:
         if code not in classes:
@@ -243,21 +236,20 @@ def _interactions(r: _Reader, groups: dict) -> tuple[Rule, ...]:
     rules, pairs = [], {}
     kinds = ("ingredient", "atc", "group")
     for line, row in r.rows(file):
-        ok = r.rule_id(file, line, row["rule_id"])
-        ok = r.selector(file, line, "a", row["a"], kinds, groups) and ok
-        ok = r.selector(file, line, "b", row["b"], kinds, groups) and ok
+        before = len(r.problems)
+        r.rule_id(file, line, row["rule_id"])
+        r.selector(file, line, "a", row["a"], kinds, groups)
+        r.selector(file, line, "b", row["b"], kinds, groups)
         severity = r.severity(file, line, row["severity"])
-        ok = r.texts(file, line, row, PLACEHOLDERS[file]) and ok and severity is not None
-        a_ok, a_dose = dose_limit(r, file, line, "a_dose", row["a_dose"])
-        b_ok, b_dose = dose_limit(r, file, line, "b_dose", row["b_dose"])
-        ok = ok and a_ok and b_ok
+        r.texts(file, line, row, PLACEHOLDERS[file])
+        a_dose = dose_limit(r, file, line, "a_dose", row["a_dose"])
+        b_dose = dose_limit(r, file, line, "b_dose", row["b_dose"])
         # One row per pair, except rows told apart by a dose condition (>20 mg major, <=20 mg moderate).
         pair = frozenset(((row["a"], row["a_dose"]), (row["b"], row["b_dose"])))
         if pair in pairs:
             r.problem(file, line, "b", f"The same pair is already on line {pairs[pair]}.")
-            ok = False
         pairs.setdefault(pair, line)
-        if ok:
+        if len(r.problems) == before:
             rules.append(Rule(file, line, row["rule_id"], Kind.INTERACTION, severity, row["message_en"],
                               row["message_zh"], row["source"], a=row["a"], b=row["b"], a_dose=a_dose,
                               b_dose=b_dose))
@@ -268,16 +260,15 @@ def _duplicates(r: _Reader, groups: dict) -> tuple[Rule, ...]:
     file = "duplicate_classes.csv"
     rules, selectors = [], {}
     for line, row in r.rows(file):
-        ok = r.rule_id(file, line, row["rule_id"])
-        kinds = ("ingredient", "atc", "group")
-        ok = r.selector(file, line, "selector", row["selector"], kinds, groups) and ok
+        before = len(r.problems)
+        r.rule_id(file, line, row["rule_id"])
+        r.selector(file, line, "selector", row["selector"], ("ingredient", "atc", "group"), groups)
         if row["selector"] in selectors:
             r.problem(file, line, "selector", f"This class is already on line {selectors[row['selector']]}.")
-            ok = False
         selectors.setdefault(row["selector"], line)
         severity = r.severity(file, line, row["severity"])
-        ok = r.texts(file, line, row, PLACEHOLDERS[file]) and ok and severity is not None
-        if ok:
+        r.texts(file, line, row, PLACEHOLDERS[file])
+        if len(r.problems) == before:
             rules.append(Rule(file, line, row["rule_id"], Kind.DUPLICATE, severity, row["message_en"],
                               row["message_zh"], row["source"], a=row["selector"]))
     return tuple(rules)
@@ -287,18 +278,17 @@ def _cross_reactivity(r: _Reader, groups: dict, classes: dict) -> tuple[Rule, ..
     file = "cross_reactivity.csv"
     rules = []
     for line, row in r.rows(file):
-        ok = r.rule_id(file, line, row["rule_id"])
+        before = len(r.problems)
+        r.rule_id(file, line, row["rule_id"])
         if row["allergy_class"] not in classes:
             r.problem(file, line, "allergy_class", "Not an allergy class listed in allergy_classes.csv.")
-            ok = False
-        ok = r.selector(file, line, "target", row["target"], ("ingredient", "atc", "group", "class"), groups,
-                        classes) and ok
+        r.selector(file, line, "target", row["target"], ("ingredient", "atc", "group", "class"), groups,
+                   classes)
         if row["target"] == f"class:{row['allergy_class']}":
             r.problem(file, line, "target", "A class is not cross-reactive with itself (a direct match).")
-            ok = False
         severity = r.severity(file, line, row["severity"])
-        ok = r.texts(file, line, row, PLACEHOLDERS[file]) and ok and severity is not None
-        if ok:
+        r.texts(file, line, row, PLACEHOLDERS[file])
+        if len(r.problems) == before:
             rules.append(Rule(file, line, row["rule_id"], Kind.CROSS_REACTIVITY, severity, row["message_en"],
                               row["message_zh"], row["source"], b=row["target"],
                               allergy_class=row["allergy_class"]))
@@ -314,14 +304,14 @@ def _fixed_rules(r: _Reader) -> dict[str, Rule]:
             r.problem(file, line, "rule_id", f"No check in code has this rule_id; they are: "
                                              f"{', '.join(FIXED_RULES)}.")
             continue
-        ok = r.rule_id(file, line, rule_id)
+        before = len(r.problems)
+        r.rule_id(file, line, rule_id)
         kind, allowed = FIXED_RULES[rule_id]
         if row["kind"] != kind:
             r.problem(file, line, "kind", f"This rule's kind is {kind}.")
-            ok = False
         severity = r.severity(file, line, row["severity"])
-        ok = r.texts(file, line, row, allowed) and ok and severity is not None
-        if ok:
+        r.texts(file, line, row, allowed)
+        if len(r.problems) == before:
             rules[rule_id] = Rule(file, line, rule_id, kind, severity, row["message_en"], row["message_zh"],
                                   row["source"])
     for rule_id in FIXED_RULES:
@@ -343,29 +333,25 @@ def _synonyms(r: _Reader, classes: dict) -> tuple[dict[str, tuple[str, ...]], di
     terms: dict[str, dict[str, str]] = {"en": {}, "zh": {}}
     for line, row in r.rows(file):
         term, language, target = normalise_term(row["term"]), row["language"], row["target"]
-        ok = bool(term) and len(term) <= 120  # what an allergy's substance column holds
-        if not ok:
+        before = len(r.problems)
+        if not term or len(term) > 120:  # what an allergy's substance column holds
             r.problem(file, line, "term", "Write the term as a patient or doctor types it, at most 120 "
                                           "characters.")
         if language not in terms:
             r.problem(file, line, "language", "Write en or zh.")
-            ok = False
         elif language == "en" and CJK.search(term):
             r.problem(file, line, "language", "The term has Chinese characters; its language is zh.")
-            ok = False
-        ok = r.selector(file, line, "target", target, ("class", "ingredient"), {}, classes) and ok
-        if ok and named.get(term, target) != target:
+        r.selector(file, line, "target", target, ("class", "ingredient"), {}, classes)
+        # The next two only for a row read cleanly so far: they compare it with what is already known.
+        if len(r.problems) == before and named.get(term, target) != target:
             r.problem(file, line, "target", f"{row['term']!r} is the name of the allergy class "
                                             f"{named[term][6:]!r}; it can only mean {named[term]}.")
-            ok = False
-        if ok and (term, language, target) in seen:
+        if len(r.problems) == before and (term, language, target) in seen:
             r.problem(file, line, "term", f"Already listed on line {seen[term, language, target]} "
                                           f"(the same term once normalised: {term!r}).")
-            ok = False
         if len(row["source"]) < 10:
             r.problem(file, line, "source", "Say where the term comes from (label, ATC class, 药典).")
-            ok = False
-        if ok:
+        if len(r.problems) == before:
             seen[term, language, target] = line
             targets.setdefault(term, {}).setdefault(language, set()).add(target)
             terms[language].setdefault(term, row["term"])

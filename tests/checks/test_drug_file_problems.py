@@ -11,6 +11,9 @@ from tests.checks.test_knowledge import append, data_copy, problems_of  # noqa: 
 SRC = "Test source: label 4.3"
 INTERACTION = "{a} with {b},{a}与{b}合用," + SRC
 DUPLICATE = "{a} and {b},{a}与{b}同类," + SRC
+LOOP_A = "The group contains itself: test_loop_a → test_loop_b → test_loop_a."
+LOOP_B = "The group contains itself: test_loop_b → test_loop_a → test_loop_b."
+SELECTOR = "Write a selector: ingredient:… / atc:… / group:…."
 CROSS = "{drug} and {allergen},{drug}与{allergen}交叉过敏," + SRC
 
 # Each case: the file, the rows appended to it, and the problems expected as (row, column, message),
@@ -27,8 +30,22 @@ CASES = {
                      [(0, "source", "Say where the membership comes from.")]),
     "group cycle": ("groups.csv", ["test_loop_a,group:test_loop_b," + SRC,
                                    "test_loop_b,group:test_loop_a," + SRC],
-                    [(0, "member", "The group contains itself: test_loop_a → test_loop_b → test_loop_a."),
-                     (1, "member", "The group contains itself: test_loop_b → test_loop_a → test_loop_b.")]),
+                    [(0, "member", LOOP_A),
+                     (1, "member", LOOP_B)]),
+    "group cycle after a plain member": ("groups.csv", ["test_loop_a,ingredient:warfarin," + SRC,
+                                                        "test_loop_a,group:test_loop_b," + SRC,
+                                                        "test_loop_b,group:test_loop_a," + SRC],
+                                         [(0, "member", LOOP_A),
+                                          (2, "member", LOOP_B)]),
+    # A cycle below a group is reported where it is, not again for the group that contains it.
+    "group cycle below": ("groups.csv", ["test_outer,group:test_loop_a," + SRC,
+                                         "test_loop_a,group:test_loop_b," + SRC,
+                                         "test_loop_b,group:test_loop_a," + SRC],
+                          [(1, "member", LOOP_A),
+                           (2, "member", LOOP_B)]),
+    "group of a group without members": ("groups.csv", ["test_outer,group:test_inner," + SRC,
+                                                        "test_inner,drug:warfarin," + SRC],
+                                         [(1, "member", SELECTOR)]),
     "allergy class unknown": ("allergy_classes.csv", ["sulfa_drugs,ingredient:sulfamethoxazole," + SRC],
                               [(0, "class",
                                 "Not an allergy class of app/patients/data/allergy_classes.csv.")]),

@@ -201,7 +201,7 @@ class Reader:
 ])
 def test_a_dose_condition_is_read(text, expected):
     reader = Reader()
-    assert dose_limit(reader, "interactions.csv", 2, "a_dose", text) == (True, expected)
+    assert dose_limit(reader, "interactions.csv", 2, "a_dose", text) == expected
     assert reader.problems == []
 
 
@@ -209,7 +209,7 @@ def test_a_dose_condition_is_read(text, expected):
                                   ">-5 mg"])
 def test_a_dose_condition_without_an_operator_a_number_or_a_unit_is_refused(text):
     reader = Reader()
-    assert dose_limit(reader, "interactions.csv", 7, "b_dose", text) == (False, None)
+    assert dose_limit(reader, "interactions.csv", 7, "b_dose", text) is None
     assert reader.problems == [
         ("interactions.csv", 7, "b_dose", "Write a daily-dose condition such as >20 mg or <=20 mg.")]
 
