@@ -125,7 +125,7 @@ def _dose(r, file, line, row) -> dict:
 
 def _family_row(r, file: str, line: int, row: dict, groups: dict) -> PatientRule | None:
     """The rule a row means, or None when the row added any problem (each is reported where it is)."""
-    before = len(r.problems)
+    before = r.mark()
     r.rule_id(file, line, row["rule_id"])
     r.selector(file, line, "selector", row["selector"], SELECTOR_KINDS, groups)
     severity: Severity | None = r.severity(file, line, row["severity"])
@@ -169,7 +169,7 @@ def _family_row(r, file: str, line: int, row: dict, groups: dict) -> PatientRule
         fields |= _dose(r, file, line, row)
     elif file == "drug_disease.csv":
         fields["conditions"] = _conditions(r, file, line, row["conditions"], required=True)
-    if len(r.problems) > before:
+    if not r.clean_since(before):
         return None
     kind = PATIENT_FAMILIES[file.removesuffix(".csv")]
     return PatientRule(file, line, row["rule_id"], kind, severity, row["message_en"], row["message_zh"],
@@ -186,7 +186,7 @@ def read_patient_files(r, groups: dict) -> tuple[dict, tuple]:
     indications, seen = [], {}
     file = "indications.csv"
     for line, row in r.rows(file):
-        before = len(r.problems)
+        before = r.mark()
         r.selector(file, line, "selector", row["selector"], SELECTOR_KINDS, groups)
         codes = _conditions(r, file, line, row["conditions"], required=True)
         if row["selector"] in seen:
@@ -195,6 +195,6 @@ def read_patient_files(r, groups: dict) -> tuple[dict, tuple]:
         seen.setdefault(row["selector"], line)
         if len(row["source"]) < 10:
             r.problem(file, line, "source", "Say where the indications come from (label, 说明书).")
-        if len(r.problems) == before:
+        if r.clean_since(before):
             indications.append((row["selector"], codes))
     return families, tuple(indications)

@@ -52,6 +52,14 @@ class _Reader:
     def problem(self, file: str, line: int, column: str, message: str) -> None:
         self.problems.append(Problem(file, line, column, message))
 
+    def mark(self) -> int:
+        """Where the problems stand before a row is read, for clean_since() after it."""
+        return len(self.problems)
+
+    def clean_since(self, mark: int) -> bool:
+        """No problem recorded since `mark`: the row read since then may become a rule."""
+        return len(self.problems) == mark
+
     def rows(self, file: str) -> list[tuple[int, dict[str, str]]]:
         path = self.directory / file
         if not path.is_file():
@@ -138,7 +146,7 @@ class _Reader:
 
     def texts(self, file: str, line: int, row: dict[str, str], allowed: frozenset[str]) -> None:
         """The two messages and the source: each placeholder one the row fills in, the same in both."""
-        before = len(self.problems)
+        before = self.mark()
         fields = {}
         for column in ("message_en", "message_zh"):
             text = row[column]
@@ -158,7 +166,7 @@ class _Reader:
         if row["message_zh"] and not CJK.search(row["message_zh"]):
             self.problem(file, line, "message_zh", "The Chinese message has no Chinese text.")
         # Compared only when both were read cleanly, so one mistake is not reported twice.
-        if len(self.problems) == before and fields["message_en"] != fields["message_zh"]:
+        if self.clean_since(before) and fields["message_en"] != fields["message_zh"]:
             self.problem(file, line, "message_zh", "Use the same placeholders as message_en.")
         if len(row["source"]) < 10:
             self.problem(file, line, "source", "Say where the rule comes from (label, guideline, list).")
@@ -177,14 +185,14 @@ def _groups(r: _Reader) -> dict[str, tuple[str, ...]]:
             r.problem(file, line, "group", "Use lower-case letters, digits and underscores.")
             continue
         first_line.setdefault(name, line)
-        before = len(r.problems)
+        before = r.mark()
         r.selector(file, line, "member", member, ("ingredient", "atc", "group"), names)
         if (name, member) in seen:
             r.problem(file, line, "member", f"Already a member (line {seen[name, member]}).")
         seen.setdefault((name, member), line)
         if len(row["source"]) < 10:
             r.problem(file, line, "source", "Say where the membership comes from.")
-        if len(r.problems) == before:  # a row with a problem adds no member
+        if r.clean_since(before):  # a row with a problem adds no member
             groups.setdefault(name, []).append(member)
     for name in sorted(groups):
         if cycle := _cycle(name, groups):
@@ -215,7 +223,7 @@ def _allergy_classes(r: _Reader, groups: dict) -> dict[str, tuple[str, ...]]:
     known = patient_catalog.allergy_classes()
     classes: dict[str, list[str]] = {}
     for line, row in r.rows(file):
-        code, before = row["class"], len(r.problems)
+        code, before = row["class"], r.mark()
         if code not in known:
             r.problem(file, line, "class", "Not an allergy class of app/patients/data/allergy_classes.csv.")
         r.selector(file, line, "member", row["member"], ("ingredient", "atc", "group"), groups)
@@ -223,7 +231,7 @@ def _allergy_classes(r: _Reader, groups: dict) -> dict[str, tuple[str, ...]]:
             r.problem(file, line, "member", "Already a member of this class.")
         if len(row["source"]) < 10:
             r.problem(file, line, "source", "Say where the membership comes from.")
-        if len(r.problems) == before:
+        if r.clean_since(before):
             classes.setdefault(code, []).append(row["member"])
     for code in known:
         if code not in classes:
@@ -236,7 +244,7 @@ def _interactions(r: _Reader, groups: dict) -> tuple[Rule, ...]:
     rules, pairs = [], {}
     kinds = ("ingredient", "atc", "group")
     for line, row in r.rows(file):
-        before = len(r.problems)
+        before = r.mark()
         r.rule_id(file, line, row["rule_id"])
         r.selector(file, line, "a", row["a"], kinds, groups)
         r.selector(file, line, "b", row["b"], kinds, groups)
@@ -249,7 +257,7 @@ def _interactions(r: _Reader, groups: dict) -> tuple[Rule, ...]:
         if pair in pairs:
             r.problem(file, line, "b", f"The same pair is already on line {pairs[pair]}.")
         pairs.setdefault(pair, line)
-        if len(r.problems) == before:
+        if r.clean_since(before):
             rules.append(Rule(file, line, row["rule_id"], Kind.INTERACTION, severity, row["message_en"],
                               row["message_zh"], row["source"], a=row["a"], b=row["b"], a_dose=a_dose,
                               b_dose=b_dose))
@@ -260,7 +268,7 @@ def _duplicates(r: _Reader, groups: dict) -> tuple[Rule, ...]:
     file = "duplicate_classes.csv"
     rules, selectors = [], {}
     for line, row in r.rows(file):
-        before = len(r.problems)
+        before = r.mark()
         r.rule_id(file, line, row["rule_id"])
         r.selector(file, line, "selector", row["selector"], ("ingredient", "atc", "group"), groups)
         if row["selector"] in selectors:
@@ -268,7 +276,7 @@ def _duplicates(r: _Reader, groups: dict) -> tuple[Rule, ...]:
         selectors.setdefault(row["selector"], line)
         severity = r.severity(file, line, row["severity"])
         r.texts(file, line, row, PLACEHOLDERS[file])
-        if len(r.problems) == before:
+        if r.clean_since(before):
             rules.append(Rule(file, line, row["rule_id"], Kind.DUPLICATE, severity, row["message_en"],
                               row["message_zh"], row["source"], a=row["selector"]))
     return tuple(rules)
@@ -278,7 +286,7 @@ def _cross_reactivity(r: _Reader, groups: dict, classes: dict) -> tuple[Rule, ..
     file = "cross_reactivity.csv"
     rules = []
     for line, row in r.rows(file):
-        before = len(r.problems)
+        before = r.mark()
         r.rule_id(file, line, row["rule_id"])
         if row["allergy_class"] not in classes:
             r.problem(file, line, "allergy_class", "Not an allergy class listed in allergy_classes.csv.")
@@ -288,7 +296,7 @@ def _cross_reactivity(r: _Reader, groups: dict, classes: dict) -> tuple[Rule, ..
             r.problem(file, line, "target", "A class is not cross-reactive with itself (a direct match).")
         severity = r.severity(file, line, row["severity"])
         r.texts(file, line, row, PLACEHOLDERS[file])
-        if len(r.problems) == before:
+        if r.clean_since(before):
             rules.append(Rule(file, line, row["rule_id"], Kind.CROSS_REACTIVITY, severity, row["message_en"],
                               row["message_zh"], row["source"], b=row["target"],
                               allergy_class=row["allergy_class"]))
@@ -304,14 +312,14 @@ def _fixed_rules(r: _Reader) -> dict[str, Rule]:
             r.problem(file, line, "rule_id", f"No check in code has this rule_id; they are: "
                                              f"{', '.join(FIXED_RULES)}.")
             continue
-        before = len(r.problems)
+        before = r.mark()
         r.rule_id(file, line, rule_id)
         kind, allowed = FIXED_RULES[rule_id]
         if row["kind"] != kind:
             r.problem(file, line, "kind", f"This rule's kind is {kind}.")
         severity = r.severity(file, line, row["severity"])
         r.texts(file, line, row, allowed)
-        if len(r.problems) == before:
+        if r.clean_since(before):
             rules[rule_id] = Rule(file, line, rule_id, kind, severity, row["message_en"], row["message_zh"],
                                   row["source"])
     for rule_id in FIXED_RULES:
@@ -333,7 +341,7 @@ def _synonyms(r: _Reader, classes: dict) -> tuple[dict[str, tuple[str, ...]], di
     terms: dict[str, dict[str, str]] = {"en": {}, "zh": {}}
     for line, row in r.rows(file):
         term, language, target = normalise_term(row["term"]), row["language"], row["target"]
-        before = len(r.problems)
+        before = r.mark()
         if not term or len(term) > 120:  # what an allergy's substance column holds
             r.problem(file, line, "term", "Write the term as a patient or doctor types it, at most 120 "
                                           "characters.")
@@ -343,15 +351,15 @@ def _synonyms(r: _Reader, classes: dict) -> tuple[dict[str, tuple[str, ...]], di
             r.problem(file, line, "language", "The term has Chinese characters; its language is zh.")
         r.selector(file, line, "target", target, ("class", "ingredient"), {}, classes)
         # The next two only for a row read cleanly so far: they compare it with what is already known.
-        if len(r.problems) == before and named.get(term, target) != target:
+        if r.clean_since(before) and named.get(term, target) != target:
             r.problem(file, line, "target", f"{row['term']!r} is the name of the allergy class "
                                             f"{named[term][6:]!r}; it can only mean {named[term]}.")
-        if len(r.problems) == before and (term, language, target) in seen:
+        if r.clean_since(before) and (term, language, target) in seen:
             r.problem(file, line, "term", f"Already listed on line {seen[term, language, target]} "
                                           f"(the same term once normalised: {term!r}).")
         if len(row["source"]) < 10:
             r.problem(file, line, "source", "Say where the term comes from (label, ATC class, 药典).")
-        if len(r.problems) == before:
+        if r.clean_since(before):
             seen[term, language, target] = line
             targets.setdefault(term, {}).setdefault(language, set()).add(target)
             terms[language].setdefault(term, row["term"])
