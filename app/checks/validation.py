@@ -43,6 +43,12 @@ VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+def _file_text(path: Path) -> str:
+    """A file's text. "utf-8-sig": an editor on Windows may save a byte-order mark before the first
+    line, which would otherwise be read as part of the version or of the first column's name."""
+    return path.read_text(encoding="utf-8-sig")
+
+
 class _Reader:
     def __init__(self, directory: Path):
         self.directory = directory
@@ -65,7 +71,7 @@ class _Reader:
         if not path.is_file():
             self.problem(file, 0, "", "The file is missing.")
             return []
-        header, rows = read_csv(path.read_text(encoding="utf-8"))
+        header, rows = read_csv(_file_text(path))
         expected = COLUMNS[file]
         optional = OPTIONAL_COLUMNS.get(file, ())
         missing = [c for c in expected if c not in header and c not in optional]
@@ -90,7 +96,7 @@ class _Reader:
         if not path.is_file():
             self.problem("VERSION", 0, "", "The file is missing.")
             return None
-        for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, text in enumerate(_file_text(path).splitlines(), start=1):
             text = text.strip()
             if text and not text.startswith("#"):
                 if not VERSION.match(text):

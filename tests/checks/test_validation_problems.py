@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from app.checks import loader
 from app.checks.knowledge import Problem
 from app.checks.validation import COLUMNS, _Reader
 from tests.checks.test_knowledge import append, data_copy, problems_of  # noqa: F401  (fixture)
@@ -115,3 +116,15 @@ def test_rows_after_a_row_with_too_many_values_are_still_checked(data_copy):  # 
     assert problems_of(data_copy) == [
         Problem("duplicate_classes.csv", line, "", "This row has more values than the header has columns."),
         Problem("duplicate_classes.csv", line + 1, "selector", "No group named 'test_none' in groups.csv.")]
+
+
+def test_files_saved_with_a_byte_order_mark_load_as_without(data_copy):  # noqa: F811
+    # Windows editors may save UTF-8 with a byte-order mark; the version line and the first column's
+    # name must still be read as written, and the Chinese messages as Chinese.
+    plain = loader.load(data_copy)
+    for path in [data_copy / "VERSION", data_copy / "interactions.csv"]:
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    marked = loader.load(data_copy)
+    assert marked.version.split("+")[0] == plain.version.split("+")[0]
+    assert marked.interactions == plain.interactions
+    assert any("与" in rule.message_zh for rule in marked.interactions)
