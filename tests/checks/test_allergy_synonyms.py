@@ -155,15 +155,55 @@ def test_a_synonym_naming_an_unknown_class_is_refused_by_file_line_and_column(da
 
 
 def test_terms_are_unique_per_language_once_normalised_and_agree_across_languages(data_copy):
-    first = append(data_copy / "allergy_synonyms.csv",
+    path = data_copy / "allergy_synonyms.csv"
+    listed = next(number for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+                  if text.startswith("penicillin,en,"))
+    first = append(path,
                    "\u3000ＰＥＮＩＣＩＬＬＩＮ  ,en,class:penicillins,Test duplicate in full-width letters\n"
                    "Tylenol,zh,ingredient:ibuprofen,Test row giving a term another meaning in zh\n"
                    "Penicillins,en,class:cephalosporins,Test row giving a class's name another class\n"
                    "青霉素,en,class:penicillins,Test row with Chinese characters marked English\n"
                    "opioid,fr,class:opioids,Test row in a language the app does not have\n")
-    places = {(p.line, p.column) for p in problems_of(data_copy) if p.file == "allergy_synonyms.csv"}
-    assert places == {(first, "term"), (first + 1, "target"), (first + 2, "target"),
-                      (first + 3, "language"), (first + 4, "language")}
+    found = [p for p in problems_of(data_copy) if p.file == "allergy_synonyms.csv"]
+    assert sorted(found, key=lambda p: p.line) == [
+        Problem("allergy_synonyms.csv", first, "term",
+                f"Already listed on line {listed} (the same term once normalised: 'penicillin')."),
+        Problem("allergy_synonyms.csv", first + 1, "target",
+                "'tylenol' means different things in en and zh; make them agree."),
+        Problem("allergy_synonyms.csv", first + 2, "target", "'Penicillins' is the name of the allergy class "
+                "'penicillins'; it can only mean class:penicillins."),
+        Problem("allergy_synonyms.csv", first + 3, "language",
+                "The term has Chinese characters; its language is zh."),
+        Problem("allergy_synonyms.csv", first + 4, "language", "Write en or zh."),
+    ]
+
+
+TERM = "Write the term as a patient or doctor types it, at most 120 characters."
+
+
+@pytest.mark.parametrize(("term", "refused"), [("", True), ("   ", True), ("a" * 119, False),
+                                               ("a" * 120, False), ("a" * 121, True)])
+def test_a_term_is_one_to_120_characters(data_copy, term, refused):
+    # 120 is what an allergy's substance column holds: a longer term could never be typed.
+    line = append(data_copy / "allergy_synonyms.csv", f"{term},en,class:carbapenems,Test term length\n")
+    if refused:
+        assert problems_of(data_copy) == [Problem("allergy_synonyms.csv", line, "term", TERM)]
+    else:
+        assert "a" * len(term) in loader.load(data_copy).synonym_terms["en"]
+
+
+def test_the_terms_offered_are_kept_as_written_in_their_language(data_copy):
+    # Matched once normalised; offered as written.
+    append(data_copy / "allergy_synonyms.csv", "Testdrug Allergy,en,class:carbapenems,Test term as written\n"
+                                               "Otherdrug  Rash,en,ingredient:aspirin,Test term as written\n"
+                                               "测试药过敏,zh,class:carbapenems,Test term as written\n")
+    kb = loader.load(data_copy)
+    terms = kb.synonym_terms
+    assert {"Testdrug Allergy", "Otherdrug  Rash"} <= set(terms["en"])
+    assert kb.synonyms["testdrug allergy"] == ("class:carbapenems",)
+    assert kb.synonyms["otherdrug rash"] == ("ingredient:aspirin",)
+    assert "测试药过敏" in terms["zh"] and "测试药过敏" not in terms["en"]
+    assert None not in terms["en"] and None not in terms["zh"]
 
 
 def test_the_shipped_list_is_sourced_and_the_version_was_raised(kb):

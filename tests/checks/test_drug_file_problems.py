@@ -5,7 +5,7 @@ their line and column, with the rows after it still read and checked."""
 import pytest
 
 from app.checks import loader
-from app.checks.knowledge import Problem
+from app.checks.knowledge import FIXED_RULES, Problem
 from tests.checks.test_knowledge import append, data_copy, problems_of  # noqa: F401  (fixture)
 
 SRC = "Test source: label 4.3"
@@ -119,7 +119,7 @@ def test_an_allergy_class_without_members_would_never_match(data_copy):  # noqa:
 
 @pytest.mark.parametrize(("row", "column", "message"), [
     ("weekly-twice,not_online,major,{drug} weekly.,{drug}每周。," + SRC, "rule_id",
-     "No check in code has this rule_id; they are: "),
+     "No check in code has this rule_id; they are: " + ", ".join(FIXED_RULES) + "."),
     ("not-online-catalogue,dose,contraindicated,{drug} offline.,{drug}不可在线。," + SRC, "kind",
      "This rule's kind is not_online."),
 ])
@@ -131,8 +131,37 @@ def test_a_fixed_rule_written_wrong_is_refused(data_copy, row, column, message):
     path.write_text("\n".join(kept) + "\n", encoding="utf-8")
     line = append(path, row + "\n")
     problems = problems_of(data_copy)
-    assert [(p.file, p.line, p.column) for p in problems] == [("rules.csv", line, column)]
-    assert problems[0].message.startswith(message)
+    assert problems == [Problem("rules.csv", line, column, message)]
+
+
+def test_rules_after_an_unknown_fixed_rule_are_still_read(data_copy):  # noqa: F811
+    path = data_copy / "rules.csv"
+    text = path.read_text(encoding="utf-8").splitlines()
+    first, row = next((number, t) for number, t in enumerate(text, start=1) if t.startswith("weekly-only,"))
+    unknown = "weekly-twice,not_online,major,{drug} weekly.,{drug}每周。," + SRC
+    line = append(path, unknown + "\n" + row + "\n")
+    assert [(p.line, p.column) for p in problems_of(data_copy)] == [(line, "rule_id"), (line + 1, "rule_id")]
+    assert problems_of(data_copy)[1].message == f"Already used in rules.csv line {first}."
+
+
+def test_a_fixed_rules_severity_and_message_are_named_at_its_line(data_copy):  # noqa: F811
+    path = data_copy / "rules.csv"
+    kept = [text for text in path.read_text(encoding="utf-8").splitlines()
+            if not text.startswith("weekly-only,")]
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    line = append(path, "weekly-only,weekly_only,severe,{drug} weekly.,{drug} weekly only.," + SRC + "\n")
+    assert problems_of(data_copy) == [
+        Problem("rules.csv", line, "severity", "Not one of: contraindicated, major, moderate, minor."),
+        Problem("rules.csv", line, "message_zh", "The Chinese message has no Chinese text.")]
+
+
+@pytest.mark.parametrize("target", ["atc:J01DH", "group:hiv_protease_inhibitors", "ingredient:aztreonam",
+                                    "class:cephalosporins"])
+def test_a_cross_reactivity_targets_a_class_an_ingredient_an_atc_level_or_a_group(data_copy, target):  # noqa: F811
+    row = f"test-cross,sulfonamides,{target},minor," + CROSS
+    line = append(data_copy / "cross_reactivity.csv", row + "\n")
+    rule = next(rule for rule in loader.load(data_copy).cross_reactivity if rule.rule_id == "test-cross")
+    assert (rule.line, rule.b, rule.allergy_class) == (line, target, "sulfonamides")
 
 
 RULE = "Say where the rule comes from (label, guideline, list)."
