@@ -376,7 +376,9 @@ def _synonyms(r: _Reader, classes: dict) -> tuple[dict[str, tuple[str, ...]], di
             r.problem(file, line, "target", f"{term!r} means different things in en and zh; make them agree.")
     synonyms = {term: (target,) for term, target in named.items()}
     for term, by_language in targets.items():
-        synonyms[term] = tuple(sorted(set().union(*by_language.values()) | set(synonyms.get(term, ()))))
+        # A class's own code or name is kept in the file only for that class (refused above otherwise),
+        # so the file's targets for it include the class.
+        synonyms[term] = tuple(sorted(set().union(*by_language.values())))
     return synonyms, {language: tuple(found.values()) for language, found in terms.items()}
 
 

@@ -87,6 +87,8 @@ CHILD_PUGH = "Write one or more of A B C, separated by spaces."
      "Say where the indications come from (label, 说明书)."),
     ("indications", indication(METFORMIN, "diabetes"), "conditions",
      "Not an ICD-10 code or prefix: 'diabetes' (e.g. I50, K92.2)."),
+    ("indications", indication(METFORMIN, ""), "conditions",
+     "List ICD-10 codes or prefixes, e.g. I50 or J45 J46."),
     ("indications", indication("drug:metformin", "E11"), "selector",
      "Write a selector: ingredient:… / atc:… / group:…."),
 ])
