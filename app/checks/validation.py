@@ -167,7 +167,7 @@ class _Reader:
                 continue
             if names - allowed:
                 self.problem(file, line, column, f"Unknown placeholder {sorted(names - allowed)[0]!r}; "
-                                                 f"allowed: {', '.join(sorted(allowed)) or 'none'}.")
+                                                 f"allowed: {', '.join(sorted(allowed))}.")
             fields[column] = names
         if row["message_zh"] and not CJK.search(row["message_zh"]):
             self.problem(file, line, "message_zh", "The Chinese message has no Chinese text.")

@@ -79,6 +79,20 @@ CASES = {
                                                  "{a} with {c},{a}与{c}合用," + SRC],
                             [(0, "message_en", "Unknown placeholder 'c'; allowed: a, b."),
                              (0, "message_zh", "Unknown placeholder 'c'; allowed: a, b.")]),
+    # Each message is checked on its own: one written wrong does not hide the other's problem.
+    "message missing and the other wrong": (
+        "interactions.csv", ["test-ia,ingredient:warfarin,ingredient:aspirin,major,,{c}与{b}合用," + SRC],
+        [(0, "message_en", "This field is required."),
+         (0, "message_zh", "Unknown placeholder 'c'; allowed: a, b.")]),
+    "message unbalanced and the other wrong": (
+        "interactions.csv",
+        ["test-ia,ingredient:warfarin,ingredient:aspirin,major,{a with {b},{c}与{b}合用," + SRC],
+        [(0, "message_en", "Unbalanced { or }; write {a} for a placeholder."),
+         (0, "message_zh", "Unknown placeholder 'c'; allowed: a, b.")]),
+    # The kind is what comes before the first colon.
+    "selector with two colons": ("groups.csv", ["test_group,ingredient:warfarin:oral," + SRC],
+                                 [(0, "member", "An ingredient is its lower-case English INN, e.g. "
+                                                "ingredient:simvastatin.")]),
     "message not chinese": ("interactions.csv", ["test-ia,ingredient:warfarin,ingredient:aspirin,major,"
                                                  "{a} with {b},{a} with {b}," + SRC],
                             [(0, "message_zh", "The Chinese message has no Chinese text.")]),
