@@ -73,7 +73,7 @@ lint: install-dev
 # Mutation testing (docs/mutation.md): mutmut over the pure rule modules, each against the fast tests
 # that cover it (devtools/mutation.toml), on SQLite, then every listed limit moved one step each way;
 # the report goes to build/mutation/report.md, and the run fails while a survivor is neither killed nor
-# explained in docs/mutation.md. Not part of `make test` (about an hour on 2 cores).
+# explained in docs/mutation.md. Not part of `make test` (over two hours on 2 cores).
 # MODULES="app/numbers.py checks-engine limits" runs only those modules, targets or the limits; the
 # report keeps the sections of those run before.
 mutation: $(VENV)/.installed-dev translations
