@@ -154,8 +154,10 @@ def test_rules_after_an_unknown_fixed_rule_are_still_read(data_copy):  # noqa: F
     first, row = next((number, t) for number, t in enumerate(text, start=1) if t.startswith("weekly-only,"))
     unknown = "weekly-twice,not_online,major,{drug} weekly.,{drug}每周。," + SRC
     line = append(path, unknown + "\n" + row + "\n")
-    assert [(p.line, p.column) for p in problems_of(data_copy)] == [(line, "rule_id"), (line + 1, "rule_id")]
-    assert problems_of(data_copy)[1].message == f"Already used in rules.csv line {first}."
+    assert problems_of(data_copy) == [
+        Problem("rules.csv", line, "rule_id", f"No check in code has this rule_id; they are: "
+                                              f"{', '.join(FIXED_RULES)}."),
+        Problem("rules.csv", line + 1, "rule_id", f"Already used in rules.csv line {first}.")]
 
 
 def test_a_fixed_rules_severity_and_message_are_named_at_its_line(data_copy):  # noqa: F811
