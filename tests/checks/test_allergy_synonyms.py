@@ -189,7 +189,7 @@ def test_a_term_is_one_to_120_characters(data_copy, term, refused):
     if refused:
         assert problems_of(data_copy) == [Problem("allergy_synonyms.csv", line, "term", TERM)]
     else:
-        assert "a" * len(term) in loader.load(data_copy).synonym_terms["en"]
+        assert term in loader.load(data_copy).synonym_terms["en"]
 
 
 def test_the_terms_offered_are_kept_as_written_in_their_language(data_copy):
